@@ -1,0 +1,6 @@
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  ssr: { resolve: { conditions: ["@mem/source", "module", "node", "development|production"] } },
+  test: { name: "extent" },
+});
