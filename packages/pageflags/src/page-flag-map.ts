@@ -1,4 +1,5 @@
 import { ENOMEM, InvalidArgumentError, KernelPanic } from "./errors.js";
+import { BlockArena } from "./internal/arena.js";
 import { clearLeafRange, leafIsZero, popcount32, scanLeaf } from "./internal/bits.js";
 import { type Geometry, geometryOf, levelsFor, tablePagesForAll } from "./internal/geometry.js";
 import type { HotplugEvent, HotplugSource, PageAllocator, PfnRange, PfnSpace } from "./types.js";
@@ -26,11 +27,14 @@ export interface PageFlagOptions {
   readonly pageBudget?: number;
 }
 
-/** Default page budget: 2^18 pages (1 GiB of bitmap with 4 KiB pages, a 32 TiB span). */
+/**
+ * Default page budget: 2^18 pages (1 GiB of bitmap with 4 KiB pages, a 32 TiB span); with larger
+ * pages, as many pages as make 1 GiB.
+ */
 export const DEFAULT_PAGE_BUDGET: number = 2 ** 18;
 
-type Leaf = Int32Array;
-type TreeNode = (TreeNode | Leaf | undefined)[];
+/** Budget ceiling: the bitmap arena stays below 2^31 words (8 GiB). */
+const MAX_ARENA_WORDS = 2 ** 31 - 1;
 
 interface PageRecord {
   readonly pfn: number;
@@ -38,7 +42,8 @@ interface PageRecord {
 }
 
 interface LeafRecord extends PageRecord {
-  readonly leaf: Leaf;
+  /** First word of the leaf in the bitmap arena. */
+  readonly base: number;
 }
 
 /**
@@ -65,20 +70,26 @@ export class PageFlagMap {
   /** pfnLimit while usable, 0 once freed (so every pfn check fails into `badPfn`). */
   private limit: number;
   private freed = false;
-  private root: TreeNode | undefined = undefined;
+  /** Bitmap words of every leaf, `wordsPerLeaf` per leaf (the leaf arena's array). */
+  private words: Int32Array;
+  /** Table entries, `fanout` per table page: child offset + 1, or 0 for none. */
+  private table: Int32Array;
+  private readonly leafArena: BlockArena;
+  private readonly nodeArena: BlockArena;
+  /** Offset of the root table page in `table`, or -1. */
+  private rootBase = -1;
   private levels = 0;
-  /** (levels - 1) * levelBits: shift of the root index. */
-  private topShift = 0;
   /** Leaf slots the table reaches: fanout^levels (0 without a root). */
   private cap = 0;
   private readonly levelMask: number;
   private readonly levelBits: number;
   private readonly bits: number;
   private readonly invBits: number;
+  private readonly wpl: number;
   private cacheNo = -1;
-  private cacheLeaf: Leaf | undefined = undefined;
+  private cacheBase = -1;
   private readonly leafRecs = new Map<number, LeafRecord>();
-  private readonly nodeRecs = new Map<TreeNode, PageRecord>();
+  private readonly nodeRecs = new Map<number, PageRecord>();
   private readonly unsubscribers: (() => void)[] = [];
 
   /** Use {@link createPageFlags}; the constructor takes no pages. */
@@ -93,14 +104,16 @@ export class PageFlagMap {
     if (allocator === null || typeof allocator !== "object") {
       throw new InvalidArgumentError("EINVAL", "allocator is not a PageAllocator");
     }
-    const budget = options.pageBudget ?? DEFAULT_PAGE_BUDGET;
-    if (!(Number.isInteger(budget) && budget >= 0)) {
+    this.g = geometryOf(space);
+    const maxPages = Math.floor(MAX_ARENA_WORDS / this.g.wordsPerLeaf);
+    const budget =
+      options.pageBudget ?? Math.min(DEFAULT_PAGE_BUDGET, Math.floor(2 ** 30 / this.g.pageSize));
+    if (!(Number.isInteger(budget) && budget >= 0 && budget <= maxPages)) {
       throw new InvalidArgumentError(
         "EINVAL",
-        `pageBudget ${String(budget)} is not a non-negative integer`,
+        `pageBudget ${String(budget)} is not an integer in [0, ${maxPages}]`,
       );
     }
-    this.g = geometryOf(space);
     this.space = space;
     this.allocator = allocator;
     this.budget = budget;
@@ -114,6 +127,11 @@ export class PageFlagMap {
     this.levelMask = this.g.fanout - 1;
     this.bits = this.g.bitsPerLeaf;
     this.invBits = this.g.invBitsPerLeaf;
+    this.wpl = this.g.wordsPerLeaf;
+    this.leafArena = new BlockArena(this.g.wordsPerLeaf);
+    this.nodeArena = new BlockArena(this.g.fanout);
+    this.words = this.leafArena.words;
+    this.table = this.nodeArena.words;
   }
 
   /**
@@ -130,9 +148,10 @@ export class PageFlagMap {
       for (let i = 0; i < this.g.leafSlots; i++) if (!this.leafRecs.has(i)) all.push(i);
       return this.insertLeaves(all) ? 0 : -ENOMEM;
     }
-    return this.insertLeaves(this.leavesOver(this.space.presentPfnRanges(), 0, this.pfnLimit))
-      ? 0
-      : -ENOMEM;
+    const want = this.leavesOver(this.space.presentPfnRanges(), 0, this.pfnLimit).filter(
+      (no) => !this.leafRecs.has(no),
+    );
+    return this.insertLeaves(want) ? 0 : -ENOMEM;
   }
 
   // ---------------------------------------------------------------- single bits
@@ -141,61 +160,50 @@ export class PageFlagMap {
   set(pfn: number): void {
     if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
     const leafNo = Math.floor(pfn * this.invBits);
-    let leaf = this.cacheLeaf;
-    if (leafNo !== this.cacheNo) {
-      leaf = this.lookup(leafNo);
-      this.cacheNo = leafNo;
-      this.cacheLeaf = leaf;
-    }
-    if (leaf === undefined) leaf = this.leafForSet(pfn, leafNo);
+    let base = this.offsetOf(leafNo);
+    if (base < 0) base = this.leafForSet(pfn, leafNo);
     const bit = pfn - leafNo * this.bits;
-    leaf[bit >>> 5] = leaf[bit >>> 5]! | (1 << (bit & 31));
+    const i = base + (bit >>> 5);
+    this.words[i] = this.words[i]! | (1 << (bit & 31));
   }
 
   /** Clears the bit of `pfn`; a missing bitmap page is left missing. */
   clear(pfn: number): void {
     if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
     const leafNo = Math.floor(pfn * this.invBits);
-    let leaf = this.cacheLeaf;
-    if (leafNo !== this.cacheNo) {
-      leaf = this.lookup(leafNo);
-      this.cacheNo = leafNo;
-      this.cacheLeaf = leaf;
-    }
-    if (leaf === undefined) return;
+    const base = this.offsetOf(leafNo);
+    if (base < 0) return;
     const bit = pfn - leafNo * this.bits;
-    leaf[bit >>> 5] = leaf[bit >>> 5]! & ~(1 << (bit & 31));
+    const i = base + (bit >>> 5);
+    this.words[i] = this.words[i]! & ~(1 << (bit & 31));
   }
 
   /** True when the bit of `pfn` is set; a missing bitmap page reads as zeros. */
   test(pfn: number): boolean {
     if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
     const leafNo = Math.floor(pfn * this.invBits);
-    let leaf = this.cacheLeaf;
-    if (leafNo !== this.cacheNo) {
-      leaf = this.lookup(leafNo);
-      this.cacheNo = leafNo;
-      this.cacheLeaf = leaf;
-    }
-    if (leaf === undefined) return false;
+    const base = this.offsetOf(leafNo);
+    if (base < 0) return false;
     const bit = pfn - leafNo * this.bits;
-    return (leaf[bit >>> 5]! & (1 << (bit & 31))) !== 0;
+    return (this.words[base + (bit >>> 5)]! & (1 << (bit & 31))) !== 0;
   }
 
   /** True when `pfn` has a bitmap page (so `set` works on it without allocating). */
   covers(pfn: number): boolean {
     if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
-    return this.lookup(Math.floor(pfn * this.invBits)) !== undefined;
+    return this.offsetOf(Math.floor(pfn * this.invBits)) >= 0;
   }
 
   /**
    * The bitmap page holding the bit of `pfn`, as a Uint32Array view aliasing it (bit `pfn % 32`
-   * of word `(pfn % bitsPerPage) / 32`), or null when that page is missing (PAGE_UL_PTR).
+   * of word `(pfn % bitsPerPage) / 32`), or null when that page is missing (PAGE_UL_PTR). The
+   * view stays valid until the map next takes a page (the arena behind it may then move).
    */
   bitmapPage(pfn: number): Uint32Array | null {
     if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
-    const leaf = this.lookup(Math.floor(pfn * this.invBits));
-    return leaf === undefined ? null : new Uint32Array(leaf.buffer, leaf.byteOffset, leaf.length);
+    const base = this.offsetOf(Math.floor(pfn * this.invBits));
+    if (base < 0) return null;
+    return new Uint32Array(this.words.buffer, this.words.byteOffset + base * 4, this.wpl);
   }
 
   // ---------------------------------------------------------------- scans
@@ -210,9 +218,9 @@ export class PageFlagMap {
     let leafNo = Math.floor(from * this.invBits);
     let bit = from - leafNo * this.bits;
     for (;;) {
-      let leaf: Leaf | undefined;
-      if (leafNo === this.cacheNo && this.cacheLeaf !== undefined) {
-        leaf = this.cacheLeaf;
+      let base: number;
+      if (leafNo === this.cacheNo) {
+        base = this.cacheBase;
       } else {
         const next = this.nextLeafNo(leafNo);
         if (next < 0) return -1;
@@ -220,11 +228,11 @@ export class PageFlagMap {
           leafNo = next;
           bit = 0;
         }
-        leaf = this.lookup(leafNo);
+        base = this.offsetOf(leafNo);
         this.cacheNo = leafNo;
-        this.cacheLeaf = leaf;
+        this.cacheBase = base;
       }
-      const found = scanLeaf(leaf!, bit);
+      const found = scanLeaf(this.words, base, this.wpl, bit);
       if (found >= 0) {
         const pfn = leafNo * this.bits + found;
         return pfn < this.limit ? pfn : -1;
@@ -236,34 +244,29 @@ export class PageFlagMap {
 
   /** Iterates over the set pfns in ascending order. */
   [Symbol.iterator](): IterableIterator<number> {
-    return new SetBitIterator(this);
+    this.checkUsable();
+    const bases: number[] = [];
+    const firsts: number[] = [];
+    for (let no = this.nextLeafNo(0); no >= 0; no = this.nextLeafNo(no + 1)) {
+      bases.push(this.offsetOf(no));
+      firsts.push(no * this.bits);
+    }
+    return new SetBitIterator(this.words, this.wpl, bases, firsts, this.limit);
   }
 
   /** Calls `fn` with every set pfn in ascending order. */
   forEachSet(fn: (pfn: number) => void): void {
-    this.checkUsable();
-    for (let leafNo = this.nextLeafNo(0); leafNo >= 0; leafNo = this.nextLeafNo(leafNo + 1)) {
-      const leaf = this.lookup(leafNo)!;
-      const base = leafNo * this.bits;
-      for (let w = 0; w < leaf.length; w++) {
-        let word = leaf[w]!;
-        while (word !== 0) {
-          const low = word & -word;
-          fn(base + w * 32 + 31 - Math.clz32(low));
-          word ^= low;
-        }
-      }
-    }
+    for (const pfn of this) fn(pfn);
   }
 
   /** Number of set bits (population count). */
   count(): number {
     this.checkUsable();
+    const words = this.words;
     let n = 0;
     for (const rec of this.leafRecs.values()) {
-      const leaf = rec.leaf;
-      for (let w = 0; w < leaf.length; w++) {
-        const word = leaf[w]!;
+      for (let w = rec.base, end = rec.base + this.wpl; w < end; w++) {
+        const word = words[w]!;
         if (word !== 0) n += popcount32(word);
       }
     }
@@ -275,22 +278,25 @@ export class PageFlagMap {
   /** this &= other. Never allocates. */
   and(other: PageFlagMap): void {
     this.checkPeer(other);
+    const mine = this.words;
+    const theirs = other.words;
     for (const [leafNo, rec] of this.leafRecs) {
-      const mine = rec.leaf;
-      const theirs = other.lookup(leafNo);
-      if (theirs === undefined) mine.fill(0);
-      else for (let w = 0; w < mine.length; w++) mine[w] = mine[w]! & theirs[w]!;
+      const o = other.offsetOf(leafNo);
+      if (o < 0) mine.fill(0, rec.base, rec.base + this.wpl);
+      else for (let w = 0; w < this.wpl; w++) mine[rec.base + w] = mine[rec.base + w]! & theirs[o + w]!;
     }
   }
 
   /** this &= ~other. Never allocates. */
   andNot(other: PageFlagMap): void {
     this.checkPeer(other);
+    const mine = this.words;
+    const theirs = other.words;
     for (const [leafNo, rec] of this.leafRecs) {
-      const mine = rec.leaf;
-      const theirs = other.lookup(leafNo);
-      if (theirs !== undefined)
-        for (let w = 0; w < mine.length; w++) mine[w] = mine[w]! & ~theirs[w]!;
+      const o = other.offsetOf(leafNo);
+      if (o >= 0) {
+        for (let w = 0; w < this.wpl; w++) mine[rec.base + w] = mine[rec.base + w]! & ~theirs[o + w]!;
+      }
     }
   }
 
@@ -303,8 +309,9 @@ export class PageFlagMap {
     this.checkPeer(other);
     const missing: number[] = [];
     for (const [leafNo, rec] of other.leafRecs) {
-      if (this.leafRecs.has(leafNo) || leafIsZero(rec.leaf)) continue;
-      const first = scanLeaf(rec.leaf, 0);
+      if (this.leafRecs.has(leafNo)) continue;
+      const first = scanLeaf(other.words, rec.base, this.wpl, 0);
+      if (first < 0) continue;
       const pfn = leafNo * this.bits + first;
       if (pfn >= this.limit) {
         throw new InvalidArgumentError(
@@ -329,18 +336,19 @@ export class PageFlagMap {
         );
       }
     }
+    const mine = this.words;
+    const theirs = other.words;
     for (const [leafNo, rec] of other.leafRecs) {
-      const mine = this.lookup(leafNo);
-      if (mine === undefined) continue;
-      const theirs = rec.leaf;
-      for (let w = 0; w < mine.length; w++) mine[w] = mine[w]! | theirs[w]!;
+      const m = this.offsetOf(leafNo);
+      if (m < 0) continue;
+      for (let w = 0; w < this.wpl; w++) mine[m + w] = mine[m + w]! | theirs[rec.base + w]!;
     }
   }
 
   /** Clears every bit; keeps the bitmap pages (clear_dyn_pageflags). */
   clearAll(): void {
     this.checkUsable();
-    for (const rec of this.leafRecs.values()) rec.leaf.fill(0);
+    for (const rec of this.leafRecs.values()) this.words.fill(0, rec.base, rec.base + this.wpl);
   }
 
   /**
@@ -350,7 +358,16 @@ export class PageFlagMap {
   free(): void {
     this.checkUsable();
     for (const off of this.unsubscribers.splice(0)) off();
-    this.releaseAll();
+    for (const rec of this.leafRecs.values()) rec.allocator.freePages(rec.pfn, 0);
+    for (const rec of this.nodeRecs.values()) rec.allocator.freePages(rec.pfn, 0);
+    this.leafRecs.clear();
+    this.nodeRecs.clear();
+    this.leafArena.reset();
+    this.nodeArena.reset();
+    this.words = this.leafArena.words;
+    this.table = this.nodeArena.words;
+    this.rootBase = -1;
+    this.setLevels(0);
     this.freed = true;
     this.limit = 0;
   }
@@ -458,44 +475,45 @@ export class PageFlagMap {
    */
   selfCheck(): void {
     const seenLeaves = new Set<number>();
-    const seenNodes = new Set<TreeNode>();
-    const walk = (node: TreeNode, height: number, base: number): void => {
+    const seenNodes = new Set<number>();
+    const fanout = this.g.fanout;
+    const walk = (node: number, height: number, first: number): void => {
       if (!this.nodeRecs.has(node)) throw new KernelPanic("EFAULT", "table page without record");
       seenNodes.add(node);
       let used = 0;
-      const span = this.g.fanout ** (height - 1);
-      for (let i = 0; i < node.length; i++) {
-        const child = node[i];
-        if (child === undefined) continue;
+      const span = fanout ** (height - 1);
+      for (let i = 0; i < fanout; i++) {
+        const entry = this.table[node + i]!;
+        if (entry === 0) continue;
         used++;
-        const childBase = base + i * span;
+        const childFirst = first + i * span;
         if (height === 1) {
-          const rec = this.leafRecs.get(childBase);
-          if (rec === undefined || rec.leaf !== child) {
-            throw new KernelPanic("EFAULT", `leaf ${childBase} in table but not recorded`);
+          const rec = this.leafRecs.get(childFirst);
+          if (rec === undefined || rec.base !== entry - 1) {
+            throw new KernelPanic("EFAULT", `leaf ${childFirst} in table but not recorded`);
           }
-          seenLeaves.add(childBase);
+          seenLeaves.add(childFirst);
         } else {
-          walk(child as TreeNode, height - 1, childBase);
+          walk(entry - 1, height - 1, childFirst);
         }
       }
       if (used === 0) throw new KernelPanic("EFAULT", `empty table page at height ${height}`);
     };
-    if (this.root !== undefined) walk(this.root, this.levels, 0);
+    if (this.rootBase >= 0) walk(this.rootBase, this.levels, 0);
     if (seenLeaves.size !== this.leafRecs.size || seenNodes.size !== this.nodeRecs.size) {
       throw new KernelPanic(
         "EFAULT",
         `records (${this.leafRecs.size} leaves, ${this.nodeRecs.size} table pages) disagree with table (${seenLeaves.size}, ${seenNodes.size})`,
       );
     }
+    if (this.leafArena.used !== this.leafRecs.size || this.nodeArena.used !== this.nodeRecs.size) {
+      throw new KernelPanic("EFAULT", "arena block counts disagree with the page records");
+    }
     if (this.mode === "present") {
       for (const no of this.leafRecs.keys()) {
         const start = no * this.bits;
         if (!this.space.pfnValidRange(start, Math.min(start + this.bits, this.pfnLimit))) {
-          throw new KernelPanic(
-            "EFAULT",
-            `bitmap page for pfns from ${start} covers no present pfn`,
-          );
+          throw new KernelPanic("EFAULT", `bitmap page for pfns from ${start} covers no present pfn`);
         }
       }
     }
@@ -532,7 +550,7 @@ export class PageFlagMap {
     );
   }
 
-  private leafForSet(pfn: number, leafNo: number): Leaf {
+  private leafForSet(pfn: number, leafNo: number): number {
     if (this.mode !== "sparse") {
       throw new KernelPanic(
         "EFAULT",
@@ -545,44 +563,52 @@ export class PageFlagMap {
         `set: no page for the bitmap page of pfn ${pfn} in a sparse map (BUG)`,
       );
     }
-    const leaf = this.lookup(leafNo)!;
-    this.cacheNo = leafNo;
-    this.cacheLeaf = leaf;
-    return leaf;
+    return this.offsetOf(leafNo);
   }
 
-  /** The leaf for `leafNo`, or undefined. */
-  private lookup(leafNo: number): Leaf | undefined {
-    let node = this.root;
-    if (node === undefined || leafNo >= this.cap) return undefined;
-    for (let s = this.topShift; s > 0; s -= this.levelBits) {
-      node = node[(leafNo >>> s) & this.levelMask] as TreeNode | undefined;
-      if (node === undefined) return undefined;
+  /** Word offset of leaf `leafNo` in `words`, or -1 when it is missing. Unrolled: <= 4 levels. */
+  private offsetOf(leafNo: number): number {
+    if (leafNo >= this.cap) return -1;
+    const table = this.table;
+    const mask = this.levelMask;
+    const levels = this.levels;
+    let node = this.rootBase;
+    if (levels > 1) {
+      const lb = this.levelBits;
+      if (levels > 3) {
+        node = table[node + ((leafNo >>> (3 * lb)) & mask)]! - 1;
+        if (node < 0) return -1;
+      }
+      if (levels > 2) {
+        node = table[node + ((leafNo >>> (2 * lb)) & mask)]! - 1;
+        if (node < 0) return -1;
+      }
+      node = table[node + ((leafNo >>> lb) & mask)]! - 1;
+      if (node < 0) return -1;
     }
-    return node[leafNo & this.levelMask] as Leaf | undefined;
+    return table[node + (leafNo & mask)]! - 1;
   }
 
   private setLevels(levels: number): void {
     this.levels = levels;
-    this.topShift = levels > 0 ? (levels - 1) * this.levelBits : 0;
     this.cap = levels > 0 ? this.g.fanout ** levels : 0;
   }
 
   /** First leaf number >= `from` that has a leaf, or -1. */
   private nextLeafNo(from: number): number {
-    if (this.root === undefined || from >= this.cap) return -1;
-    return this.descend(this.root, this.levels, from, 0);
+    if (this.rootBase < 0 || from >= this.cap) return -1;
+    return this.descend(this.rootBase, this.levels, from, 0);
   }
 
-  private descend(node: TreeNode, height: number, from: number, base: number): number {
-    const span = this.g.fanout ** (height - 1);
-    let i = from > base ? Math.floor((from - base) / span) : 0;
-    for (; i < node.length; i++) {
-      const child = node[i];
-      if (child === undefined) continue;
-      const childBase = base + i * span;
-      if (height === 1) return childBase;
-      const r = this.descend(child as TreeNode, height - 1, from, childBase);
+  private descend(node: number, height: number, from: number, first: number): number {
+    const fanout = this.g.fanout;
+    const span = fanout ** (height - 1);
+    for (let i = from > first ? Math.floor((from - first) / span) : 0; i < fanout; i++) {
+      const entry = this.table[node + i]!;
+      if (entry === 0) continue;
+      const childFirst = first + i * span;
+      if (height === 1) return childFirst;
+      const r = this.descend(entry - 1, height - 1, from, childFirst);
       if (r >= 0) return r;
     }
     return -1;
@@ -613,31 +639,31 @@ export class PageFlagMap {
     const g = this.g;
     const maxNo = leafNos[leafNos.length - 1]!;
     const height = Math.max(this.levels, levelsFor(g, maxNo));
+    const hasRoot = this.rootBase >= 0;
     // Count table pages: new roots on top, plus absent interior nodes along each path.
-    let need = leafNos.length;
-    if (this.root !== undefined) need += height - this.levels;
+    let nodesNeeded = hasRoot ? height - this.levels : 0;
     const lastPrefix: number[] = new Array(height + 1).fill(-1);
     for (const no of leafNos) {
       for (let h = 1; h <= height; h++) {
-        if (this.root !== undefined && h >= this.levels) break; // the (possibly grown) root path exists
+        if (hasRoot && h >= this.levels) break;
         const prefix = Math.floor(no / g.fanout ** h);
         if (prefix === lastPrefix[h]) continue;
         lastPrefix[h] = prefix;
-        if (this.root === undefined || !this.nodeExists(h, prefix)) need++;
+        if (!hasRoot || !this.nodeExists(h, prefix)) nodesNeeded++;
       }
     }
-    // The top of a tree that grows: heights >= this.levels on prefix-0 are the new roots (counted
-    // above); other prefixes at those heights are new interior nodes.
-    if (this.root !== undefined && height > this.levels) {
+    // A growing tree: at heights from the old root up, prefixes other than 0 are new nodes.
+    if (hasRoot && height > this.levels) {
       for (let h = this.levels; h < height; h++) {
         const seen = new Set<number>();
         for (const no of leafNos) {
           const prefix = Math.floor(no / g.fanout ** h);
           if (prefix !== 0) seen.add(prefix);
         }
-        need += seen.size;
+        nodesNeeded += seen.size;
       }
     }
+    const need = leafNos.length + nodesNeeded;
     if (this.pagesUsed() + need > this.budget) return false;
     const pool: number[] = [];
     const alloc = this.allocator;
@@ -650,52 +676,50 @@ export class PageFlagMap {
       pool.push(pfn);
     }
     // Build.
-    const take = (): number => pool.pop()!;
-    const newNode = (): TreeNode => {
-      const node: TreeNode = new Array(g.fanout).fill(undefined);
-      this.nodeRecs.set(node, { pfn: take(), allocator: alloc });
-      return node;
+    this.leafArena.reserve(leafNos.length);
+    this.nodeArena.reserve(nodesNeeded);
+    this.words = this.leafArena.words;
+    this.table = this.nodeArena.words;
+    const newNode = (): number => {
+      const base = this.nodeArena.take();
+      this.nodeRecs.set(base, { pfn: pool.pop()!, allocator: alloc });
+      return base;
     };
-    if (this.root === undefined) {
-      this.root = newNode();
+    if (!hasRoot) {
+      this.rootBase = newNode();
       this.setLevels(height);
     }
     while (this.levels < height) {
       const top = newNode();
-      top[0] = this.root;
-      this.root = top;
+      this.table[top] = this.rootBase + 1;
+      this.rootBase = top;
       this.setLevels(this.levels + 1);
     }
     for (const no of leafNos) {
-      let node = this.root;
+      let node = this.rootBase;
       for (let h = this.levels; h > 1; h--) {
-        const i = Math.floor(no / g.fanout ** (h - 1)) % g.fanout;
-        let child = node[i] as TreeNode | undefined;
-        if (child === undefined) {
-          child = newNode();
-          node[i] = child;
-        }
-        node = child;
+        const i = node + (Math.floor(no / g.fanout ** (h - 1)) % g.fanout);
+        if (this.table[i] === 0) this.table[i] = newNode() + 1;
+        node = this.table[i]! - 1;
       }
-      const leaf = new Int32Array(g.wordsPerLeaf);
-      node[no % g.fanout] = leaf;
-      this.leafRecs.set(no, { leaf, pfn: take(), allocator: alloc });
+      const base = this.leafArena.take();
+      this.table[node + (no % g.fanout)] = base + 1;
+      this.leafRecs.set(no, { base, pfn: pool.pop()!, allocator: alloc });
     }
     if (pool.length !== 0) throw new KernelPanic("EFAULT", "page plan miscounted");
     this.cacheNo = -1;
-    this.cacheLeaf = undefined;
     return true;
   }
 
+  /** True when the table page at `height` covering leaves from prefix * fanout^height exists. */
   private nodeExists(height: number, prefix: number): boolean {
-    // Node at `height` covering leaves [prefix * fanout^height, ...).
     const g = this.g;
-    let node = this.root;
+    let node = this.rootBase;
     const no = prefix * g.fanout ** height;
-    for (let h = this.levels; h > height && node !== undefined; h--) {
-      node = node[Math.floor(no / g.fanout ** (h - 1)) % g.fanout] as TreeNode | undefined;
+    for (let h = this.levels; h > height && node >= 0; h--) {
+      node = this.table[node + (Math.floor(no / g.fanout ** (h - 1)) % g.fanout)]! - 1;
     }
-    return node !== undefined;
+    return node >= 0;
   }
 
   /** Removes leaf `no`, giving back its page and any table page left empty. */
@@ -703,43 +727,33 @@ export class PageFlagMap {
     const rec = this.leafRecs.get(no);
     if (rec === undefined) return;
     const g = this.g;
-    const path: TreeNode[] = [];
-    let node = this.root!;
+    const path: number[] = [];
+    let node = this.rootBase;
     for (let h = this.levels; h > 1; h--) {
       path.push(node);
-      node = node[Math.floor(no / g.fanout ** (h - 1)) % g.fanout] as TreeNode;
+      node = this.table[node + (Math.floor(no / g.fanout ** (h - 1)) % g.fanout)]! - 1;
     }
     path.push(node);
-    node[no % g.fanout] = undefined;
+    this.table[node + (no % g.fanout)] = 0;
     this.leafRecs.delete(no);
+    this.leafArena.give(rec.base);
     rec.allocator.freePages(rec.pfn, 0);
     for (let d = path.length - 1; d >= 0; d--) {
       const n = path[d]!;
-      if (n.some((c) => c !== undefined)) break;
+      if (!leafIsZero(this.table, n, g.fanout)) break;
       const nrec = this.nodeRecs.get(n)!;
       this.nodeRecs.delete(n);
+      this.nodeArena.give(n);
       nrec.allocator.freePages(nrec.pfn, 0);
       if (d === 0) {
-        this.root = undefined;
+        this.rootBase = -1;
         this.setLevels(0);
       } else {
         const h = this.levels - d; // height of n
-        path[d - 1]![Math.floor(no / g.fanout ** h) % g.fanout] = undefined;
+        this.table[path[d - 1]! + (Math.floor(no / g.fanout ** h) % g.fanout)] = 0;
       }
     }
     this.cacheNo = -1;
-    this.cacheLeaf = undefined;
-  }
-
-  private releaseAll(): void {
-    for (const rec of this.leafRecs.values()) rec.allocator.freePages(rec.pfn, 0);
-    for (const rec of this.nodeRecs.values()) rec.allocator.freePages(rec.pfn, 0);
-    this.leafRecs.clear();
-    this.nodeRecs.clear();
-    this.root = undefined;
-    this.setLevels(0);
-    this.cacheNo = -1;
-    this.cacheLeaf = undefined;
   }
 
   private dropRange(startPfn: number, endPfn: number): void {
@@ -750,12 +764,13 @@ export class PageFlagMap {
       const leafStart = no * this.bits;
       const leafEnd = leafStart + this.bits;
       clearLeafRange(
-        rec.leaf,
+        this.words,
+        rec.base,
         Math.max(startPfn, leafStart) - leafStart,
         Math.min(endPfn, leafEnd) - leafStart,
       );
       let drop = false;
-      if (this.mode === "sparse") drop = leafIsZero(rec.leaf);
+      if (this.mode === "sparse") drop = leafIsZero(this.words, rec.base, this.wpl);
       else if (this.mode === "present") {
         // Keep the leaf while a present pfn outside [startPfn, endPfn) remains in it.
         drop = !present.some((r) => {
@@ -767,55 +782,41 @@ export class PageFlagMap {
       if (drop) this.removeLeaf(no);
     }
   }
-
-  /** @internal Leaf access for the iterator. */
-  leafAfter(leafNo: number): number {
-    return this.nextLeafNo(leafNo);
-  }
-
-  /** @internal Leaf access for the iterator. */
-  leafAt(leafNo: number): Int32Array | undefined {
-    return this.lookup(leafNo);
-  }
 }
 
+/** Walks a snapshot of the leaves taken when iteration began. */
 class SetBitIterator implements IterableIterator<number> {
-  private leafNo: number;
-  private leaf: Int32Array | undefined;
+  private i = 0;
   private w = 0;
   private word = 0;
-  private readonly bits: number;
-  private readonly limit: number;
 
-  constructor(private readonly map: PageFlagMap) {
-    if (map.isFreed()) throw new InvalidArgumentError("EINVAL", "the page flag map was freed");
-    this.bits = map.bitsPerPage;
-    this.limit = map.pfnLimit;
-    this.leafNo = map.leafAfter(0);
-    this.leaf = this.leafNo >= 0 ? map.leafAt(this.leafNo) : undefined;
-    this.word = this.leaf !== undefined ? this.leaf[0]! : 0;
+  constructor(
+    private readonly words: Int32Array,
+    private readonly wpl: number,
+    private readonly bases: readonly number[],
+    private readonly firsts: readonly number[],
+    private readonly limit: number,
+  ) {
+    this.word = bases.length > 0 ? words[bases[0]!]! : 0;
   }
 
   next(): IteratorResult<number> {
     for (;;) {
-      const leaf = this.leaf;
-      if (leaf === undefined) return { value: undefined, done: true };
+      if (this.i >= this.bases.length) return { value: undefined, done: true };
       if (this.word !== 0) {
         const low = this.word & -this.word;
         this.word ^= low;
-        const pfn = this.leafNo * this.bits + this.w * 32 + 31 - Math.clz32(low);
+        const pfn = this.firsts[this.i]! + this.w * 32 + 31 - Math.clz32(low);
         if (pfn < this.limit) return { value: pfn, done: false };
         continue;
       }
       this.w++;
-      if (this.w < leaf.length) {
-        this.word = leaf[this.w]!;
-        continue;
+      if (this.w === this.wpl) {
+        this.w = 0;
+        this.i++;
+        if (this.i >= this.bases.length) continue;
       }
-      this.leafNo = this.map.leafAfter(this.leafNo + 1);
-      this.leaf = this.leafNo >= 0 ? this.map.leafAt(this.leafNo) : undefined;
-      this.w = 0;
-      this.word = this.leaf !== undefined ? this.leaf[0]! : 0;
+      this.word = this.words[this.bases[this.i]! + this.w]!;
     }
   }
 

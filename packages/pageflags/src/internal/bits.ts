@@ -11,40 +11,39 @@ export function lowestBit(word: number): number {
 }
 
 /**
- * First set bit at or after `bit` in `leaf` (bit index inside the leaf), or -1.
- * Skips zero words one compare each.
+ * First set bit at or after `bit` in the leaf of `words` starting at word `base` and `n` words
+ * long (bit index inside the leaf), or -1. Skips zero words one compare each.
  */
-export function scanLeaf(leaf: Int32Array, bit: number): number {
-  const n = leaf.length;
+export function scanLeaf(words: Int32Array, base: number, n: number, bit: number): number {
   let w = bit >>> 5;
   if (w >= n) return -1;
-  let word = leaf[w]! & (-1 << (bit & 31));
+  let word = words[base + w]! & (-1 << (bit & 31));
   while (word === 0) {
     w++;
     if (w === n) return -1;
-    word = leaf[w]!;
+    word = words[base + w]!;
   }
   return w * 32 + 31 - Math.clz32(word & -word);
 }
 
-/** True when every word of `leaf` is zero. */
-export function leafIsZero(leaf: Int32Array): boolean {
-  for (let i = 0; i < leaf.length; i++) if (leaf[i] !== 0) return false;
+/** True when the `n` words from `base` are all zero. */
+export function leafIsZero(words: Int32Array, base: number, n: number): boolean {
+  for (let i = base; i < base + n; i++) if (words[i] !== 0) return false;
   return true;
 }
 
-/** Clears bits [from, to) of `leaf` (bit indices inside the leaf). */
-export function clearLeafRange(leaf: Int32Array, from: number, to: number): void {
+/** Clears bits [from, to) of the leaf of `words` starting at word `base`. */
+export function clearLeafRange(words: Int32Array, base: number, from: number, to: number): void {
   if (from >= to) return;
-  let w = from >>> 5;
-  const last = (to - 1) >>> 5;
+  let w = base + (from >>> 5);
+  const last = base + ((to - 1) >>> 5);
   const headMask = -1 << (from & 31);
   const tailMask = -1 >>> (31 - ((to - 1) & 31));
   if (w === last) {
-    leaf[w] = leaf[w]! & ~(headMask & tailMask);
+    words[w] = words[w]! & ~(headMask & tailMask);
     return;
   }
-  leaf[w] = leaf[w]! & ~headMask;
-  for (w++; w < last; w++) leaf[w] = 0;
-  leaf[last] = leaf[last]! & ~tailMask;
+  words[w] = words[w]! & ~headMask;
+  for (w++; w < last; w++) words[w] = 0;
+  words[last] = words[last]! & ~tailMask;
 }
