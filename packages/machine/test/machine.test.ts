@@ -253,7 +253,10 @@ describe("memory hotplug", () => {
     const start = (4 * GiB) / 4096;
     m.addMemory(start, m.sectionPages);
     const seen: string[] = [];
-    m.subscribe((e) => (seen.push(e.type), e.type === "going-offline" ? false : undefined));
+    m.subscribe((e) => {
+      seen.push(e.type);
+      return e.type === "going-offline" ? false : undefined;
+    });
     expect(m.removeMemory(start, m.sectionPages)).toBe(false);
     expect(seen).toEqual(["going-offline", "cancel-offline"]);
     expect(m.pfnValid(start)).toBe(true);
