@@ -78,7 +78,7 @@ const a = makeSubjects(
   spaceA,
   "present",
   64 * GIB,
-  randomPfns(rA, rangesA, 64 * GIB / 1024),
+  randomPfns(rA, rangesA, (64 * GIB) / 1024),
   Float64Array.from(randomPfns(rA, rangesA, OPS)),
 );
 
@@ -91,7 +91,7 @@ const b = makeSubjects(
   spaceB,
   "present",
   1024 * GIB,
-  randomPfns(rB, rangesB, 64 * GIB / 1024),
+  randomPfns(rB, rangesB, (64 * GIB) / 1024),
   Float64Array.from(randomPfns(rB, rangesB, OPS)),
 );
 
@@ -216,7 +216,11 @@ group("(a) count: population count of a 64 GiB map", () => {
 });
 pairs.push(
   { name: "(a) scan nextSet: pageflags", baseline: "(a) scan nextSet: flat Uint32Array", perOp: 1 },
-  { name: "(a) scan iterator: pageflags", baseline: "(a) scan nextSet: flat Uint32Array", perOp: 1 },
+  {
+    name: "(a) scan iterator: pageflags",
+    baseline: "(a) scan nextSet: flat Uint32Array",
+    perOp: 1,
+  },
   { name: "(a) scan iterator: roaring", baseline: "(a) scan nextSet: flat Uint32Array", perOp: 1 },
   { name: "(a) scan empty: pageflags", baseline: "(a) scan empty: flat Uint32Array", perOp: 1 },
   { name: "(a) count: pageflags", baseline: "(a) count: flat Uint32Array", perOp: 1 },

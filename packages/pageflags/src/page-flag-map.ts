@@ -283,7 +283,9 @@ export class PageFlagMap {
     for (const [leafNo, rec] of this.leafRecs) {
       const o = other.offsetOf(leafNo);
       if (o < 0) mine.fill(0, rec.base, rec.base + this.wpl);
-      else for (let w = 0; w < this.wpl; w++) mine[rec.base + w] = mine[rec.base + w]! & theirs[o + w]!;
+      else
+        for (let w = 0; w < this.wpl; w++)
+          mine[rec.base + w] = mine[rec.base + w]! & theirs[o + w]!;
     }
   }
 
@@ -295,7 +297,8 @@ export class PageFlagMap {
     for (const [leafNo, rec] of this.leafRecs) {
       const o = other.offsetOf(leafNo);
       if (o >= 0) {
-        for (let w = 0; w < this.wpl; w++) mine[rec.base + w] = mine[rec.base + w]! & ~theirs[o + w]!;
+        for (let w = 0; w < this.wpl; w++)
+          mine[rec.base + w] = mine[rec.base + w]! & ~theirs[o + w]!;
       }
     }
   }
@@ -513,7 +516,10 @@ export class PageFlagMap {
       for (const no of this.leafRecs.keys()) {
         const start = no * this.bits;
         if (!this.space.pfnValidRange(start, Math.min(start + this.bits, this.pfnLimit))) {
-          throw new KernelPanic("EFAULT", `bitmap page for pfns from ${start} covers no present pfn`);
+          throw new KernelPanic(
+            "EFAULT",
+            `bitmap page for pfns from ${start} covers no present pfn`,
+          );
         }
       }
     }

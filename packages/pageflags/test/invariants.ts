@@ -7,7 +7,11 @@ import type { FakeAllocator, FakeSpace } from "./fake-machine.js";
  * map holds, the table is consistent, and in present mode every bitmap page covers a present
  * pfn (so no bit can live outside a present bitmap page).
  */
-export function checkInvariants(map: PageFlagMap, allocator: FakeAllocator, space: FakeSpace): void {
+export function checkInvariants(
+  map: PageFlagMap,
+  allocator: FakeAllocator,
+  space: FakeSpace,
+): void {
   expect(allocator.outstanding).toBe(map.pagesUsed());
   map.selfCheck();
   if (map.mode === "present") {

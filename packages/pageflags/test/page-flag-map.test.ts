@@ -297,7 +297,13 @@ describe("PageFlagMap", () => {
     expect(page.length).toBe(1024);
     page[2] = 1 << 6;
     expect(map!.test(LEAF + 70)).toBe(true);
-    expect(new PageFlagMap({ space: new FakeSpace({}), allocator: new FakeAllocator(), mode: "sparse" }).bitmapPage(0)).toBeNull();
+    expect(
+      new PageFlagMap({
+        space: new FakeSpace({}),
+        allocator: new FakeAllocator(),
+        mode: "sparse",
+      }).bitmapPage(0),
+    ).toBeNull();
   });
 
   describe("bad input", () => {

@@ -24,7 +24,10 @@ export class BlockArena {
     if (fresh <= 0) return;
     const need = this.top + fresh * this.blockWords;
     if (need <= this.words.length) return;
-    const grown = Math.max(need, Math.ceil((this.words.length * 1.25) / this.blockWords) * this.blockWords);
+    const grown = Math.max(
+      need,
+      Math.ceil((this.words.length * 1.25) / this.blockWords) * this.blockWords,
+    );
     const next = new Int32Array(grown);
     next.set(this.words.subarray(0, this.top));
     this.words = next;
