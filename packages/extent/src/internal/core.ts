@@ -591,6 +591,34 @@ export class ExtentCore {
     return r;
   }
 
+  /**
+   * Descriptor accounting, for invariant checks: runs, fixed descriptors in runs and on the
+   * freelist, pool descriptors in runs and on the freelist.
+   */
+  audit(): {
+    runs: number;
+    fixedInRuns: number;
+    fixedFree: number;
+    poolInRuns: number;
+    poolFree: number;
+  } {
+    let runs = 0;
+    let fixedInRuns = 0;
+    let poolInRuns = 0;
+    this.engine.forEach((_s, _e, k) => {
+      runs++;
+      if (k === 0) fixedInRuns++;
+      else poolInRuns++;
+    });
+    let fixedFree = 0;
+    let poolFree = 0;
+    for (const k of this.freelist ?? []) {
+      if (k === 0) fixedFree++;
+      else poolFree++;
+    }
+    return { runs, fixedInRuns, fixedFree, poolInRuns, poolFree };
+  }
+
   /** Size of the largest free gap inside the extent. */
   largestFree(): number {
     return this.engine.largestGap(this.ex_end);

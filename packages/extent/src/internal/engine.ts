@@ -29,8 +29,8 @@ export interface Engine {
   insert(start: number, end: number, coalesce: boolean, kind: number): number;
   /** Free [start, end]; returns FREE_* bits or FREE_NOT_FOUND (map unchanged). */
   free(start: number, end: number, coalesce: boolean, spareKind: number): number;
-  /** Visit runs in address order. */
-  forEach(fn: (start: number, end: number) => void): void;
+  /** Visit runs in address order (with the descriptor kind of each run). */
+  forEach(fn: (start: number, end: number, kind: number) => void): void;
   /** Size of the largest free gap inside [exStart, exEnd] (0 if none). */
   largestGap(exEnd: number): number;
   /** Descriptor kinds of all runs (for destroy), then empty the map. */

@@ -198,8 +198,8 @@ export class LinearEngine implements Engine {
     return FREE_NOT_FOUND;
   }
 
-  forEach(fn: (start: number, end: number) => void): void {
-    for (let i = 0; i < this.s.length; i++) fn(this.s[i]!, this.e[i]!);
+  forEach(fn: (start: number, end: number, kind: number) => void): void {
+    for (let i = 0; i < this.s.length; i++) fn(this.s[i]!, this.e[i]!, this.k[i]!);
   }
 
   largestGap(exEnd: number): number {

@@ -511,7 +511,7 @@ export class TreeEngine implements Engine {
     return FREE_NOT_FOUND;
   }
 
-  forEach(fn: (start: number, end: number) => void): void {
+  forEach(fn: (start: number, end: number, kind: number) => void): void {
     const st: number[] = [];
     let t = this.root;
     while (t !== 0 || st.length > 0) {
@@ -520,7 +520,7 @@ export class TreeEngine implements Engine {
         t = this.L[t]!;
       }
       t = st.pop()!;
-      fn(this.S[t]!, this.E[t]!);
+      fn(this.S[t]!, this.E[t]!, this.K[t]!);
       t = this.R[t]!;
     }
   }
@@ -533,7 +533,7 @@ export class TreeEngine implements Engine {
     if (this.E[last]! > exEnd) return scanLargestGap(this, exEnd, this.exStart);
     const tailGap = exEnd - this.E[last]!;
     const m = this.MG[this.root]!;
-    return m > tailGap ? m : tailGap;
+    return Math.max(m, tailGap);
   }
 
   clear(): number[] {

@@ -1,0 +1,294 @@
+import {
+  EX_BOUNDZERO,
+  EX_FAST,
+  EX_MALLOCOK,
+  EX_NOCOALESCE,
+  EXTENT_FIXED_STORAGE_SIZE,
+  type extent,
+  extent_alloc_region,
+  extent_alloc_subregion1,
+  extent_create,
+  extent_free,
+} from "@mem/extent/compat";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { checkInvariants, runsOf } from "./helpers.js";
+
+// Model-based equivalence: the O(log n) run store against the linear list (NetBSD's algorithm,
+// also the bench reference), over random operation sequences with every flag, both word sizes,
+// fixed storage, DIAGNOSTIC on and off, and extents placed at the top of the word.
+
+interface Config {
+  wordBits: 32 | 64;
+  coalesce: boolean;
+  fixed: number | null;
+  diagnostic: boolean;
+  place: "low" | "top" | "mid";
+  span: number;
+  /** Added to the start of a "top" extent so that boundary lines are not multiples of 2^k. */
+  shift?: number;
+}
+
+type Op =
+  | {
+      t: "alloc";
+      lo: number;
+      hi: number;
+      size: number;
+      alignExp: number;
+      skew: number;
+      boundExp: number;
+      flags: number;
+    }
+  | { t: "region"; off: number; size: number; flags: number }
+  | { t: "free"; pick: number; a: number; b: number; raw: boolean; off: number; size: number };
+
+const configArb: fc.Arbitrary<Config> = fc.record({
+  wordBits: fc.constantFrom(32 as const, 64 as const),
+  coalesce: fc.boolean(),
+  fixed: fc.option(fc.integer({ min: 0, max: 8 }), { nil: null }),
+  diagnostic: fc.boolean(),
+  place: fc.constantFrom("low" as const, "top" as const, "mid" as const),
+  span: fc.constantFrom(0x3f, 0xff, 0x3ff),
+});
+
+const flagArb = fc
+  .record({ fast: fc.boolean(), bz: fc.boolean(), mok: fc.boolean() })
+  .map((f) => (f.fast ? EX_FAST : 0) | (f.bz ? EX_BOUNDZERO : 0) | (f.mok ? EX_MALLOCOK : 0));
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constant("alloc" as const),
+      lo: fc.integer({ min: -8, max: 0x400 }),
+      hi: fc.integer({ min: -8, max: 0x410 }),
+      size: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 0x80 })),
+      alignExp: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constantFrom(0, 8, 31, 52)),
+      skew: fc.oneof(fc.integer({ min: 0, max: 9 }), fc.constantFrom(0x7fffffff, 0xffffffff)),
+      boundExp: fc.oneof(
+        fc.constant(-1),
+        fc.integer({ min: 0, max: 7 }),
+        fc.constantFrom(12, 31, 52),
+      ),
+      flags: flagArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("region" as const),
+      off: fc.integer({ min: -4, max: 0x404 }),
+      size: fc.integer({ min: 1, max: 0x30 }),
+      flags: fc.constantFrom(0, EX_MALLOCOK),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant("free" as const),
+      pick: fc.nat(),
+      a: fc.nat(),
+      b: fc.nat(),
+      raw: fc.boolean(),
+      off: fc.integer({ min: -4, max: 0x404 }),
+      size: fc.integer({ min: 1, max: 0x30 }),
+    }),
+  },
+);
+
+function placeOf(c: Config): number {
+  const top = c.wordBits === 32 ? 0xffffffff : Number.MAX_SAFE_INTEGER;
+  if (c.place === "low") return 0;
+  if (c.place === "top") return top - c.span + (c.shift ?? 0);
+  return 0x10000;
+}
+
+function make(c: Config, engine: "tree" | "linear"): extent {
+  const start = placeOf(c);
+  const storage = c.fixed === null ? null : {};
+  const size = c.fixed === null ? 0 : EXTENT_FIXED_STORAGE_SIZE(c.fixed, c.wordBits);
+  const end = Math.min(start + c.span, c.wordBits === 32 ? 0xffffffff : Number.MAX_SAFE_INTEGER);
+  return extent_create("eq", start, end, storage, size, c.coalesce ? 0 : EX_NOCOALESCE, {
+    wordBits: c.wordBits,
+    diagnostic: c.diagnostic,
+    engine,
+  });
+}
+
+function clampU(v: number, c: Config): number {
+  const max = c.wordBits === 32 ? 0xffffffff : Number.MAX_SAFE_INTEGER;
+  return Math.max(0, Math.min(max, v));
+}
+
+function outcome(fn: () => number | Promise<number>, out?: { value: number }): string {
+  try {
+    const r = fn();
+    if (typeof r !== "number") return "promise";
+    return r === 0 && out ? `0@${out.value}` : `${r}`;
+  } catch (e) {
+    const err = e as { name: string; code: string };
+    return `${err.name}:${err.code}`;
+  }
+}
+
+function apply(ex: extent, c: Config, op: Op): string {
+  const base = ex.ex_start;
+  const maxExp = c.wordBits === 32 ? 31 : 52;
+  if (op.t === "alloc") {
+    const out = { value: -1 };
+    const a = 2 ** Math.min(op.alignExp, maxExp);
+    const b = op.boundExp < 0 ? 0 : 2 ** Math.min(op.boundExp, maxExp);
+    const skew = clampU(op.skew, c);
+    return outcome(
+      () =>
+        extent_alloc_subregion1(
+          ex,
+          clampU(base + op.lo, c),
+          clampU(base + op.hi, c),
+          op.size,
+          a,
+          skew,
+          b,
+          op.flags,
+          out,
+        ),
+      out,
+    );
+  }
+  if (op.t === "region") {
+    return outcome(() => extent_alloc_region(ex, clampU(base + op.off, c), op.size, op.flags));
+  }
+  const runs = runsOf(ex);
+  if (op.raw || runs.length === 0) {
+    return outcome(() => extent_free(ex, clampU(base + op.off, c), op.size, 0));
+  }
+  const [s, e] = runs[op.pick % runs.length]!;
+  const len = e - s + 1;
+  const x = op.a % len;
+  const y = op.b % len;
+  const lo = s + Math.min(x, y);
+  const hi = s + Math.max(x, y);
+  return outcome(() => extent_free(ex, lo, hi - lo + 1, 0));
+}
+
+function runModel(c: Config, ops: Op[]): void {
+  const tree = make(c, "tree");
+  const lin = make(c, "linear");
+  const inside = c.diagnostic;
+  for (const op of ops) {
+    const r1 = apply(lin, c, op);
+    const r2 = apply(tree, c, op);
+    if (r1 !== r2 || tree.print() !== lin.print()) {
+      throw new Error(
+        `divergence on ${JSON.stringify(op)}: linear ${r1}, tree ${r2}\n${lin.print()}\n${tree.print()}`,
+      );
+    }
+    expect(tree.audit()).toEqual(lin.audit());
+    checkInvariants(tree, c.fixed, inside);
+    checkInvariants(lin, c.fixed, inside);
+  }
+}
+
+describe("bench equivalence: indexed run store vs linear reference", () => {
+  it("returns what the linear algorithm returns over random operation sequences", () => {
+    fc.assert(
+      fc.property(configArb, fc.array(opArb, { minLength: 1, maxLength: 60 }), (c, ops) => {
+        runModel(c, ops);
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it("agrees on dense maps with many small runs and best-fit ties", () => {
+    const denseOp: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        t: fc.constant("alloc" as const),
+        lo: fc.constant(0),
+        hi: fc.integer({ min: 0x100, max: 0x3ff }),
+        size: fc.integer({ min: 1, max: 6 }),
+        alignExp: fc.integer({ min: 0, max: 3 }),
+        skew: fc.integer({ min: 0, max: 3 }),
+        boundExp: fc.oneof(fc.constant(-1), fc.integer({ min: 3, max: 5 })),
+        flags: flagArb,
+      }),
+      fc.record({
+        t: fc.constant("free" as const),
+        pick: fc.nat(),
+        a: fc.nat(),
+        b: fc.nat(),
+        raw: fc.constant(false),
+        off: fc.constant(0),
+        size: fc.constant(1),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        configArb,
+        fc.array(fc.integer({ min: 0, max: 0x3ff }), { maxLength: 120 }),
+        fc.array(denseOp, { minLength: 1, maxLength: 120 }),
+        (c0, seeds, ops) => {
+          const c: Config = { ...c0, span: 0x3ff, fixed: null, diagnostic: false };
+          const pre: Op[] = seeds.map((off) => ({
+            t: "region",
+            off,
+            size: 1 + (off % 3),
+            flags: 0,
+          }));
+          runModel(c, [...pre, ...ops]);
+        },
+      ),
+      { numRuns: 250 },
+    );
+  });
+
+  it("agrees where the boundary check gives up at the last line below 2^32", () => {
+    const topOp: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({
+        t: fc.constant("alloc" as const),
+        lo: fc.integer({ min: 0, max: 0x300 }),
+        hi: fc.constant(0x3ff),
+        size: fc.integer({ min: 1, max: 0x30 }),
+        alignExp: fc.integer({ min: 0, max: 4 }),
+        skew: fc.integer({ min: 0, max: 3 }),
+        boundExp: fc.integer({ min: 6, max: 9 }),
+        flags: fc.constantFrom(0, 0, 0, EX_BOUNDZERO, EX_FAST),
+      }),
+      fc.record({
+        t: fc.constant("region" as const),
+        off: fc.integer({ min: 0, max: 0x3ff }),
+        size: fc.integer({ min: 1, max: 0x20 }),
+        flags: fc.constant(0),
+      }),
+      fc.record({
+        t: fc.constant("free" as const),
+        pick: fc.nat(),
+        a: fc.nat(),
+        b: fc.nat(),
+        raw: fc.constant(false),
+        off: fc.constant(0),
+        size: fc.constant(1),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: 1, max: 0x3f }),
+        fc.array(topOp, { minLength: 1, maxLength: 80 }),
+        (coalesce, shift, ops) => {
+          const c: Config = {
+            shift,
+            wordBits: 32,
+            coalesce,
+            fixed: null,
+            diagnostic: false,
+            place: "top",
+            span: 0x3ff,
+          };
+          runModel(c, ops);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
