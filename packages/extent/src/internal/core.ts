@@ -205,8 +205,7 @@ export class ExtentCore {
 
   private sleep(w: Waiter, flags: number, signal: AbortSignal | undefined): Promise<number> {
     if (this.ex_flags & EXF_EARLY) {
-      const r = w.cancel();
-      void r;
+      w.cancel();
       throw new KernelPanic(
         "PANIC_EARLY_SLEEP",
         `extent \`${this.ex_name}': EX_EARLY extent cannot sleep`,
@@ -236,6 +235,10 @@ export class ExtentCore {
 
   /** Retry sleepers after a broadcast (a free, or a descriptor returned to fixed storage). */
   private runWakeups(): void {
+    if (this.waiters.length === 0) {
+      this.wakePending = false;
+      return;
+    }
     if (this.waking) return;
     this.waking = true;
     try {
@@ -354,80 +357,130 @@ export class ExtentCore {
         );
       }
     }
-    let kind = this.takeDesc(flags);
+    const kind = this.takeDesc(flags);
     if (kind === NO_DESC) return ENOMEM;
-    const fast = (flags & EX_FAST) !== 0;
-    const base = flags & EX_BOUNDZERO ? 0 : this.ex_start;
-    const attemptSpace = (): number | undefined => {
-      const q = this.q;
-      q.substart = substart;
-      q.subend = subend;
-      q.size = size;
-      q.align = alignment;
-      q.skew = skew;
-      q.boundary = boundary;
-      q.base = base;
-      q.fast = fast;
-      q.realign = realign;
-      const r = this.engine.find(q);
-      if (r === FIND_FOUND) {
-        const start = q.result;
-        const bits = this.engine.insert(
-          start,
-          start + size - 1,
-          (this.ex_flags & EXF_NOCOALESCE) === 0,
-          kind,
-        );
-        this.releaseInsert(bits, kind);
-        out.value = start;
-        return 0;
-      }
-      if (r === FIND_OVERFLOW) {
-        this.releaseDesc(kind);
-        return EINVAL;
-      }
-      if (flags & EX_WAITSPACE) return undefined;
-      this.releaseDesc(kind);
-      return EAGAIN;
-    };
-    const finishSync = (r: number): number => {
-      this.runWakeups();
-      return r;
-    };
     if (kind !== NEED_WAIT) {
-      const r = attemptSpace();
-      if (r !== undefined) return finishSync(r);
+      const r = this.trySub(
+        substart,
+        subend,
+        size,
+        alignment,
+        skew,
+        boundary,
+        flags,
+        out,
+        realign,
+        kind,
+      );
+      if (r !== undefined) {
+        if (this.wakePending) this.runWakeups();
+        return r;
+      }
       if (flags & EX_CATCH && signal?.aborted) {
         this.releaseDesc(kind);
-        return finishSync(EINTR);
-      }
-      const w = this.newWaiter();
-      w.step = attemptSpace;
-      w.cancel = () => {
-        this.releaseDesc(kind);
+        this.runWakeups();
         return EINTR;
-      };
+      }
+    }
+    const w = this.newWaiter();
+    let held = kind;
+    const space = (): number | undefined =>
+      this.trySub(substart, subend, size, alignment, skew, boundary, flags, out, realign, held);
+    return this.sleepFor(
+      w,
+      kind === NEED_WAIT,
+      flags,
+      signal,
+      space,
+      (k) => {
+        held = k;
+      },
+      () => held,
+    );
+  }
+
+  /** One attempt of the search and insert; undefined means "sleep for space". */
+  private trySub(
+    substart: number,
+    subend: number,
+    size: number,
+    alignment: number,
+    skew: number,
+    boundary: number,
+    flags: number,
+    out: OutParam,
+    realign: boolean,
+    kind: number,
+  ): number | undefined {
+    const q = this.q;
+    q.substart = substart;
+    q.subend = subend;
+    q.size = size;
+    q.align = alignment;
+    q.skew = skew;
+    q.boundary = boundary;
+    q.base = flags & EX_BOUNDZERO ? 0 : this.ex_start;
+    q.fast = (flags & EX_FAST) !== 0;
+    q.realign = realign;
+    const r = this.engine.find(q);
+    if (r === FIND_FOUND) {
+      const start = q.result;
+      const bits = this.engine.insert(
+        start,
+        start + size - 1,
+        (this.ex_flags & EXF_NOCOALESCE) === 0,
+        kind,
+      );
+      if (bits !== 0) this.releaseInsert(bits, kind);
+      out.value = start;
+      return 0;
+    }
+    if (r === FIND_OVERFLOW) {
+      this.releaseDesc(kind);
+      return EINVAL;
+    }
+    if (flags & EX_WAITSPACE) return undefined;
+    this.releaseDesc(kind);
+    return EAGAIN;
+  }
+
+  /**
+   * Sleep: first (if `needDesc`) for a fixed descriptor, then for space. `setHeld`/`getHeld`
+   * track the descriptor the sleeper holds, which a cancelled space wait gives back.
+   */
+  private sleepFor(
+    w: Waiter,
+    needDesc: boolean,
+    flags: number,
+    signal: AbortSignal | undefined,
+    space: () => number | undefined,
+    setHeld: (k: number) => void,
+    getHeld: () => number,
+  ): Promise<number> | number {
+    const spaceCancel = (): number => {
+      this.releaseDesc(getHeld());
+      return EINTR;
+    };
+    if (!needDesc) {
+      w.step = space;
+      w.cancel = spaceCancel;
       return this.sleep(w, flags, signal);
     }
-    // Sleep for a descriptor, then possibly for space.
-    this.flwanted = true;
-    const w = this.newWaiter();
-    const attemptDesc = (): number | undefined => {
+    w.step = () => {
       const fl = this.freelist!;
       if (fl.length === 0) {
         this.flwanted = true;
         return undefined;
       }
-      kind = fl.pop()!;
-      w.step = attemptSpace;
-      w.cancel = () => {
-        this.releaseDesc(kind);
-        return EINTR;
-      };
-      return attemptSpace();
+      setHeld(fl.pop()!);
+      w.step = space;
+      w.cancel = spaceCancel;
+      return space();
     };
-    w.step = attemptDesc;
+    // An interrupted wait for a descriptor makes the allocator return NULL: ENOMEM.
     w.cancel = () => ENOMEM;
+    if (this.ex_flags & EXF_EARLY) return this.sleep(w, flags, signal);
+    this.flwanted = true;
     if (flags & EX_CATCH && signal?.aborted) return ENOMEM;
     return this.sleep(w, flags, signal);
   }
@@ -470,22 +523,12 @@ export class ExtentCore {
         );
       }
     }
-    let kind = this.takeDesc(flags);
+    const kind = this.takeDesc(flags);
     if (kind === NO_DESC) return ENOMEM;
-    const attemptSpace = (): number | undefined => {
-      if (this.engine.conflicts(start, end)) {
-        if (flags & EX_WAITSPACE) return undefined;
-        this.releaseDesc(kind);
-        return EAGAIN;
-      }
-      const bits = this.engine.insert(start, end, (this.ex_flags & EXF_NOCOALESCE) === 0, kind);
-      this.releaseInsert(bits, kind);
-      return 0;
-    };
     if (kind !== NEED_WAIT) {
-      const r = attemptSpace();
+      const r = this.tryRegion(start, end, flags, kind);
       if (r !== undefined) {
-        this.runWakeups();
+        if (this.wakePending) this.runWakeups();
         return r;
       }
       if (flags & EX_CATCH && signal?.aborted) {
@@ -493,33 +536,31 @@ export class ExtentCore {
         this.runWakeups();
         return EINTR;
       }
-      const w = this.newWaiter();
-      w.step = attemptSpace;
-      w.cancel = () => {
-        this.releaseDesc(kind);
-        return EINTR;
-      };
-      return this.sleep(w, flags, signal);
     }
-    this.flwanted = true;
     const w = this.newWaiter();
-    w.step = () => {
-      const fl = this.freelist!;
-      if (fl.length === 0) {
-        this.flwanted = true;
-        return undefined;
-      }
-      kind = fl.pop()!;
-      w.step = attemptSpace;
-      w.cancel = () => {
-        this.releaseDesc(kind);
-        return EINTR;
-      };
-      return attemptSpace();
-    };
-    w.cancel = () => ENOMEM;
-    if (flags & EX_CATCH && signal?.aborted) return ENOMEM;
-    return this.sleep(w, flags, signal);
+    let held = kind;
+    return this.sleepFor(
+      w,
+      kind === NEED_WAIT,
+      flags,
+      signal,
+      () => this.tryRegion(start, end, flags, held),
+      (k) => {
+        held = k;
+      },
+      () => held,
+    );
+  }
+
+  private tryRegion(start: number, end: number, flags: number, kind: number): number | undefined {
+    if (this.engine.conflicts(start, end)) {
+      if (flags & EX_WAITSPACE) return undefined;
+      this.releaseDesc(kind);
+      return EAGAIN;
+    }
+    const bits = this.engine.insert(start, end, (this.ex_flags & EXF_NOCOALESCE) === 0, kind);
+    if (bits !== 0) this.releaseInsert(bits, kind);
+    return 0;
   }
 
   /** extent_free. */
@@ -546,49 +587,55 @@ export class ExtentCore {
       );
     }
     const coalesce = (this.ex_flags & EXF_NOCOALESCE) === 0;
-    let spare = 0;
-    let fromList = false;
-    const doFree = (): number => {
-      const r = this.engine.free(start, end, coalesce, spare);
-      if (r === FREE_NOT_FOUND) {
-        if (coalesce) this.untake(spare, fromList);
-        throw new KernelPanic(
-          "PANIC_NOT_FOUND",
-          `extent_free: region not found (extent \`${this.ex_name}', start ${hex(start)}, end ${hex(end)})`,
-        );
-      }
-      if (r & FREE_RUN_RELEASED) this.releaseDesc(r & REL_KIND_ALLOC ? 1 : 0);
-      if (coalesce && (r & FREE_SPARE_USED) === 0) this.releaseDesc(spare);
-      if ((this.ex_flags & EXF_EARLY) === 0) this.wakePending = true;
-      return 0;
-    };
-    if (coalesce) {
-      const fl = this.freelist;
-      fromList = fl !== null && fl.length > 0;
-      const k = this.takeDesc(flags);
-      if (k === NO_DESC) return ENOMEM;
-      if (k === NEED_WAIT) {
-        this.flwanted = true;
-        const w = this.newWaiter();
-        w.step = () => {
-          const list = this.freelist!;
-          if (list.length === 0) {
-            this.flwanted = true;
-            return undefined;
-          }
-          spare = list.pop()!;
-          fromList = true;
-          return doFree();
-        };
-        w.cancel = () => ENOMEM;
-        if (flags & EX_CATCH && signal?.aborted) return ENOMEM;
-        return this.sleep(w, flags, signal);
-      }
-      spare = k;
+    if (!coalesce) {
+      const r = this.doFree(start, end, false, 0, false);
+      if (this.wakePending) this.runWakeups();
+      return r;
     }
-    const r = doFree();
-    this.runWakeups();
-    return r;
+    const fl = this.freelist;
+    const fromList = fl !== null && fl.length > 0;
+    const k = this.takeDesc(flags);
+    if (k === NO_DESC) return ENOMEM;
+    if (k !== NEED_WAIT) {
+      const r = this.doFree(start, end, true, k, fromList);
+      if (this.wakePending) this.runWakeups();
+      return r;
+    }
+    const w = this.newWaiter();
+    w.step = () => {
+      const list = this.freelist!;
+      if (list.length === 0) {
+        this.flwanted = true;
+        return undefined;
+      }
+      return this.doFree(start, end, true, list.pop()!, true);
+    };
+    w.cancel = () => ENOMEM;
+    if (this.ex_flags & EXF_EARLY) return this.sleep(w, flags, signal);
+    this.flwanted = true;
+    if (flags & EX_CATCH && signal?.aborted) return ENOMEM;
+    return this.sleep(w, flags, signal);
+  }
+
+  private doFree(
+    start: number,
+    end: number,
+    coalesce: boolean,
+    spare: number,
+    fromList: boolean,
+  ): number {
+    const r = this.engine.free(start, end, coalesce, spare);
+    if (r === FREE_NOT_FOUND) {
+      if (coalesce) this.untake(spare, fromList);
+      throw new KernelPanic(
+        "PANIC_NOT_FOUND",
+        `extent_free: region not found (extent \`${this.ex_name}', start ${hex(start)}, end ${hex(end)})`,
+      );
+    }
+    if (r & FREE_RUN_RELEASED) this.releaseDesc(r & REL_KIND_ALLOC ? 1 : 0);
+    if (coalesce && (r & FREE_SPARE_USED) === 0) this.releaseDesc(spare);
+    if ((this.ex_flags & EXF_EARLY) === 0) this.wakePending = true;
+    return 0;
   }
 
   /**
