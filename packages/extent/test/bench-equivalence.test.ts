@@ -198,7 +198,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       }),
       { numRuns: 600 },
     );
-}, 60_000);
+  }, 60_000);
 
   it("agrees on dense maps with many small runs and best-fit ties", () => {
     const denseOp: fc.Arbitrary<Op> = fc.oneof(
@@ -240,7 +240,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       ),
       { numRuns: 250 },
     );
-}, 60_000);
+  }, 60_000);
 
   it("agrees where the boundary check gives up at the last line below 2^32", () => {
     const topOp: fc.Arbitrary<Op> = fc.oneof(
@@ -290,5 +290,5 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       ),
       { numRuns: 300 },
     );
-}, 60_000);
+  }, 60_000);
 });
