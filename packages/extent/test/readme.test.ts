@@ -4,15 +4,19 @@ describe("README", () => {
   it("runs the usage example", async () => {
     // --- copied from README.md "Usage" ---
     const { Extent } = await import("@mem/extent");
-    const { EX_FAST, extent_alloc_subregion, extent_create, extent_free, extent_print } = await import(
-      "@mem/extent/compat"
-    );
+    const { EX_FAST, extent_alloc_subregion, extent_create, extent_free, extent_print } =
+      await import("@mem/extent/compat");
 
     // Physical memory in bytes, 0 - 64 MiB.
     const mem = new Extent({ name: "physmem", start: 0, end: 64 * 2 ** 20 - 1 });
     mem.allocRegion(0, 0x10000); // the first 64 KiB are taken
     // The seed's request: 16 KiB, aligned to 8 KiB, not crossing 64 KiB, below 16 MiB.
-    const dma = mem.alloc({ size: 0x4000, alignment: 0x2000, boundary: 0x10000, end: 16 * 2 ** 20 - 1 });
+    const dma = mem.alloc({
+      size: 0x4000,
+      alignment: 0x2000,
+      boundary: 0x10000,
+      end: 16 * 2 ** 20 - 1,
+    });
     console.log(dma.toString(16)); // "10000"
     mem.free(dma, 0x4000);
 
