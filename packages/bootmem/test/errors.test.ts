@@ -45,7 +45,9 @@ describe("Rootmem input checks", () => {
     expect(() => r.registerNode(0, 0, 2 ** 40)).toThrow(/2\^31 pages/);
     expect(r.nodes()).toEqual([]);
     expect(() => new Rootmem({ pageSize: 3000 })).toThrow(InvalidArgumentError);
-    expect(() => new Rootmem({ pageSize: PS, bitsPerLong: 16 as 32 })).toThrow(InvalidArgumentError);
+    expect(() => new Rootmem({ pageSize: PS, bitsPerLong: 16 as 32 })).toThrow(
+      InvalidArgumentError,
+    );
     expect(() => new Rootmem({ pageSize: PS, sink: 5 as never })).toThrow(InvalidArgumentError);
     r.registerNode(0, 0, 10);
     for (const v of BAD) expect(() => r.setup(v as number)).toThrow(InvalidArgumentError);
@@ -104,6 +106,8 @@ describe("Memblock input checks", () => {
 
   it("fromMachine rejects an unknown allocator", () => {
     const machine = { pageSize: PS, wordBits: 64 as const, nodes: [], ramRanges: [] };
-    expect(() => fromMachine(machine, { allocator: "slab" as never })).toThrow(InvalidArgumentError);
+    expect(() => fromMachine(machine, { allocator: "slab" as never })).toThrow(
+      InvalidArgumentError,
+    );
   });
 });

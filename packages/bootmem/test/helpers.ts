@@ -8,7 +8,9 @@ export function rootmemWith(
   options: { bitsPerLong?: 32 | 64; reserved?: number[]; mapPfn?: number } = {},
 ): Rootmem {
   const r = new Rootmem({ pageSize: PS, bitsPerLong: options.bitsPerLong ?? 64 });
-  nodes.forEach(([s, e], nid) => r.registerNode(nid, s, e));
+  nodes.forEach(([s, e], nid) => {
+    r.registerNode(nid, s, e);
+  });
   r.setup(options.mapPfn ?? 0x7777);
   for (const [s, e] of nodes) if (e > s) r.free(s * PS, (e - s) * PS);
   for (const p of options.reserved ?? []) r.reserve(p * PS, PS);
@@ -16,7 +18,10 @@ export function rootmemWith(
 }
 
 /** A sink that records [pfn, order] pairs. */
-export function recorder(): { calls: [number, number][]; fn: (pfn: number, order: number) => void } {
+export function recorder(): {
+  calls: [number, number][];
+  fn: (pfn: number, order: number) => void;
+} {
   const calls: [number, number][] = [];
   return { calls, fn: (pfn, order) => calls.push([pfn, order]) };
 }

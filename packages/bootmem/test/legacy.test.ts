@@ -70,7 +70,10 @@ describe("createRootmem (compat)", () => {
 
   it("rootmem_register and rootmem_release use node 0", () => {
     const calls: [number, number][] = [];
-    const c = createRootmem({ pageSize: PS, sink: { freePagesBootmem: (p, o) => calls.push([p, o]) } });
+    const c = createRootmem({
+      pageSize: PS,
+      sink: { freePagesBootmem: (p, o) => calls.push([p, o]) },
+    });
     c.rootmem_register(0, 128);
     c.rootmem_setup(127);
     c.rootmem_free(0, 127 * PS);

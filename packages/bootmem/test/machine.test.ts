@@ -10,7 +10,9 @@ function boot(name: string, allocator: "rootmem" | "memblock", pageSized = false
   const b: BootAllocator = fromMachine(machine, { allocator });
   const kernel = { start: 16 * 1024 * 1024, size: 12 * 1024 * 1024 };
   b.reserve(kernel.start, kernel.size);
-  const memmapSize = pageSized ? Math.ceil((machine.totalPages * 8) / ps) * ps : machine.totalPages * 8;
+  const memmapSize = pageSized
+    ? Math.ceil((machine.totalPages * 8) / ps) * ps
+    : machine.totalPages * 8;
   const memmap = b.alloc(memmapSize, { align: ps, goal: 16 * 1024 * 1024 });
   const hash = b.alloc(1 << 20, { align: ps });
   const small = pageSized ? [] : [b.alloc(100), b.alloc(100)];
@@ -33,7 +35,9 @@ function boot(name: string, allocator: "rootmem" | "memblock", pageSized = false
 }
 
 describe("fromMachine", () => {
-  it("boots every preset with both allocators, releasing each page once", { timeout: 30_000 }, () => {
+  it("boots every preset with both allocators, releasing each page once", {
+    timeout: 30_000,
+  }, () => {
     for (const name of ["small", "x86_64-4g", "x86_64-2node", "i386-4g", "alpha-8k"]) {
       for (const kind of ["rootmem", "memblock"] as const) {
         const r = boot(name, kind);

@@ -260,9 +260,7 @@ describe("Memblock alloc_nid_api (memblock_alloc_try_nid)", () => {
     expect(t.allocTryNid(K, SMP, START + 4 * K, START + 5 * K, NUMA_NO_NODE)).toBe(START + 4 * K);
     const n = setup();
     // [min, max) narrower than the block: min dropped, top-down below max.
-    expect(n.allocTryNid(K, SMP, START + 4 * K, START + 4 * K + 512, -1)).toBe(
-      START + 3 * K + 512,
-    );
+    expect(n.allocTryNid(K, SMP, START + 4 * K, START + 4 * K + 512, -1)).toBe(START + 3 * K + 512);
     const low = setup();
     expect(low.allocTryNid(K, SMP, 0, START - K, -1)).toBeNull();
     const cap = setup();

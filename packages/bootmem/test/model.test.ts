@@ -203,7 +203,8 @@ describe("Rootmem (model-based)", () => {
         const mp = Math.min(real.mapPages(), n0.end - mapPfn);
         real.reserve(mapPfn * PS, mp * PS);
         for (const op of cfg.ops) {
-          if (op.t === "alloc") outcome(() => real.allocNode(op.nid, op.size, op.align, op.goal, op.limit));
+          if (op.t === "alloc")
+            outcome(() => real.allocNode(op.nid, op.size, op.align, op.goal, op.limit));
           if (op.t === "reserve") outcome(() => real.reserve(op.addr, op.size, op.exclusive));
         }
         const freeBefore = real.freePages();

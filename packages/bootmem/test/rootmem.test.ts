@@ -240,10 +240,14 @@ describe("Rootmem.releaseNode", () => {
     const sink = recorder();
     expect(r.releaseNode(1, sink.fn)).toBe(64);
     expect(r.functional).toBe(false);
-    expect(() => r.allocNode(-1, 64, 64, 0, 0)).toThrow(expect.objectContaining({ code: "torn-down" }));
+    expect(() => r.allocNode(-1, 64, 64, 0, 0)).toThrow(
+      expect.objectContaining({ code: "torn-down" }),
+    );
     expect(() => r.free(0, PS)).toThrow(KernelPanic);
     expect(() => r.reserve(0, PS)).toThrow(KernelPanic);
-    expect(() => r.releaseNode(1, sink.fn)).toThrow(expect.objectContaining({ code: "double-release" }));
+    expect(() => r.releaseNode(1, sink.fn)).toThrow(
+      expect.objectContaining({ code: "double-release" }),
+    );
     expect(r.releaseNode(0, sink.fn)).toBe(63 + 1);
     expect(sink.calls.at(-1)).toEqual([10, 0]);
     expect(r.released).toBe(true);
@@ -269,7 +273,9 @@ describe("Rootmem.releaseNode", () => {
   it("panics before setup and for an unknown node", () => {
     const r = new Rootmem({ pageSize: PS });
     r.registerNode(0, 0, 64);
-    expect(() => r.releaseNode(0, () => {})).toThrow(expect.objectContaining({ code: "not-set-up" }));
+    expect(() => r.releaseNode(0, () => {})).toThrow(
+      expect.objectContaining({ code: "not-set-up" }),
+    );
     r.setup(0);
     expect(() => r.releaseNode(4, () => {})).toThrow(expect.objectContaining({ code: "bad-nid" }));
     expect(() => r.releaseNode(0)).toThrow(/sink/);
