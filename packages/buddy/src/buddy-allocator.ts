@@ -112,9 +112,10 @@ export const PAGE_FLAGS_CHECK_AT_FREE: number =
   PG_hole;
 
 const NMT = MIGRATE_TYPES;
-const POW2: Float64Array = (() => {
-  const a = new Float64Array(64);
-  for (let k = 0; k < 64; k++) a[k] = 2 ** k;
+/** 2^k for k < 31, as small integers (orders are small; pfn arithmetic stays in doubles). */
+const POW2: Int32Array = (() => {
+  const a = new Int32Array(31);
+  for (let k = 0; k < 31; k++) a[k] = 2 ** k;
   return a;
 })();
 
@@ -143,7 +144,11 @@ export interface BuddyOptions {
   readonly lowmemReserveRatio?: readonly number[];
   /** `percpu_pagelist_high_fraction`, default 0 (high from the low watermark). */
   readonly percpuPagelistHighFraction?: number;
-  /** Check every page of a block on allocation and free (Linux's check_pages), default true. */
+  /**
+   * Check every page of a block on allocation and free, and clear every tail on free (Linux's
+   * `check_pages_enabled`, on with CONFIG_DEBUG_VM). Default false: only the head and the first
+   * tail page are checked and touched, so a block costs O(1) page writes, not O(2^order).
+   */
   readonly checkPages?: boolean;
   /** Subscribe to the machine's memory hotplug events (default true). */
   readonly hotplug?: boolean;
@@ -310,7 +315,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     this.db = machine.pages;
     const orders = options.orders ?? 11;
     assertUint("orders", orders);
-    if (orders < 1 || POW2[orders - 1]! > machine.sectionPages)
+    if (orders < 1 || orders > 30 || 2 ** (orders - 1) > machine.sectionPages)
       throw new InvalidArgumentError(
         `orders must be in [1, ${Math.log2(machine.sectionPages) + 1}] (blocks may not exceed a section), got ${describeValue(orders)}`,
         "EINVAL",
@@ -326,7 +331,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     if (cpus < 1) throw new InvalidArgumentError(`cpus must be at least 1, got ${cpus}`);
     this.cpus = cpus;
     this.pcpEnabled = options.pcp ?? true;
-    this.checkPages = options.checkPages ?? true;
+    this.checkPages = options.checkPages ?? false;
     this.userMinFreeKbytes = options.minFreeKbytes ?? 0;
     assertUint("minFreeKbytes", this.userMinFreeKbytes);
     this.watermarkScaleFactor = options.watermarkScaleFactor ?? 10;
@@ -844,7 +849,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     const n = POW2[order]!;
     if (order > 0) {
       db.flags[i] = PG_head;
-      db.flags.fill(PG_tail, i + 1, i + n);
+      db.flags[i + 1] = PG_tail;
       db.private[i + 1] = order;
     }
     zs.pgalloc += n;
@@ -876,11 +881,17 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     )
       this.checkFreeHead(i, pfn, order, f);
     const rc = db.refcount[i]!;
-    if (rc <= 0)
+    if (rc <= 0) {
+      if (this.headOf(i, pfn) !== i)
+        throw new KernelPanic(
+          "bad-page",
+          `bad page: pfn ${describeValue(pfn)} is a tail page of a compound block`,
+        );
       throw new KernelPanic(
         "double-free",
         `__free_pages: pfn ${describeValue(pfn)} has reference count ${rc} (double free)`,
       );
+    }
     if (rc > 1) {
       db.refcount[i] = rc - 1;
       return;
@@ -956,13 +967,23 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   /** Index of the compound head of page `i` (itself when it is no tail). */
   private headOf(i: number, pfn: number): number {
     const db = this.db;
-    if ((db.flags[i]! & PG_tail) === 0) return i;
+    const f = db.flags[i]!;
+    if ((f & PG_tail) === 0) {
+      if (db.refcount[i]! !== 0 || (f & (PG_head | PG_buddy | PG_pcp | PG_reserved)) !== 0)
+        return i;
+    }
+    // Only page[1] of a compound block is marked: search the aligned blocks holding pfn.
     for (let k = 1; k < this.orders; k++) {
       const off = pfn % POW2[k]!;
+      if (off === 0) continue;
       const h = i - off;
-      if ((db.flags[h]! & PG_head) !== 0 && off < POW2[db.private[h + 1]!]!) return h;
+      const fh = db.flags[h]!;
+      if ((fh & PG_head) !== 0 && db.refcount[h]! > 0 && off < POW2[db.private[h + 1]!]!) return h;
+      if ((fh & PG_buddy) !== 0 && off < POW2[db.private[h]!]!) return i;
     }
-    throw new KernelPanic("bad-page", `pfn ${describeValue(pfn)} is a tail page with no head`);
+    if ((f & PG_tail) !== 0)
+      throw new KernelPanic("bad-page", `pfn ${describeValue(pfn)} is a tail page with no head`);
+    return i;
   }
 
   /** Validates a pfn and returns its page index. */
@@ -990,32 +1011,43 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
 
   /** The checks of `__free_pages` on the head page before the count drops; throws. */
   private checkFreeHead(i: number, pfn: number, order: number, f: number): void {
-    const p = describeValue(pfn);
     if ((f & PG_reserved) !== 0)
-      throw new KernelPanic("bad-page", `bad page: pfn ${p} is reserved and was never allocated`);
+      throw new KernelPanic(
+        "bad-page",
+        `bad page: pfn ${describeValue(pfn)} is reserved and was never allocated`,
+      );
     if ((f & (PG_buddy | PG_pcp)) !== 0)
-      throw new KernelPanic("double-free", `double free: pfn ${p} is already free`);
+      throw new KernelPanic(
+        "double-free",
+        `double free: pfn ${describeValue(pfn)} is already free`,
+      );
     if ((f & PG_isolated) !== 0)
-      throw new KernelPanic("bad-page", `bad page: pfn ${p} is isolated, not allocated`);
+      throw new KernelPanic(
+        "bad-page",
+        `bad page: pfn ${describeValue(pfn)} is isolated, not allocated`,
+      );
     if ((f & PG_tail) !== 0)
-      throw new KernelPanic("bad-page", `bad page: pfn ${p} is a tail page of a compound block`);
+      throw new KernelPanic(
+        "bad-page",
+        `bad page: pfn ${describeValue(pfn)} is a tail page of a compound block`,
+      );
     const db = this.db;
     if (order > 0) {
       if ((f & PG_head) === 0)
         throw new KernelPanic(
           "wrong-order",
-          `__free_pages: pfn ${p} was allocated as a single page, freed with order ${order}`,
+          `__free_pages: pfn ${describeValue(pfn)} was allocated as a single page, freed with order ${order}`,
         );
       const real = db.private[i + 1]!;
       if (real !== order)
         throw new KernelPanic(
           "wrong-order",
-          `__free_pages: pfn ${p} heads a block of order ${real}, freed with order ${order}`,
+          `__free_pages: pfn ${describeValue(pfn)} heads a block of order ${real}, freed with order ${order}`,
         );
     } else if ((f & PG_head) !== 0) {
       throw new KernelPanic(
         "wrong-order",
-        `__free_pages: pfn ${p} heads a block of order ${db.private[i + 1]}, freed with order 0`,
+        `__free_pages: pfn ${describeValue(pfn)} heads a block of order ${db.private[i + 1]}, freed with order 0`,
       );
     }
   }
@@ -1028,16 +1060,20 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     const db = this.db;
     const f = db.flags[i]!;
     const n = POW2[order]!;
-    const p = describeValue(pfn);
     if (db.mapcount[i] !== 0)
       throw new KernelPanic(
         "bad-page",
-        `bad page: pfn ${p} is still mapped (mapcount ${db.mapcount[i]})`,
+        `bad page: pfn ${describeValue(pfn)} is still mapped (mapcount ${db.mapcount[i]})`,
       );
     if ((f & PAGE_FLAGS_CHECK_AT_FREE) !== 0)
       throw new KernelPanic(
         "bad-page",
-        `bad page: pfn ${p} freed with flags 0x${(f & PAGE_FLAGS_CHECK_AT_FREE).toString(16)} set`,
+        `bad page: pfn ${describeValue(pfn)} freed with flags 0x${(f & PAGE_FLAGS_CHECK_AT_FREE).toString(16)} set`,
+      );
+    if (order > 0 && (db.flags[i + 1]! & PG_tail) === 0)
+      throw new KernelPanic(
+        "bad-page",
+        `bad page: compound block ${describeValue(pfn)} lost its first tail page's PG_tail`,
       );
     if (order > 0 && this.checkPages) {
       const flags = db.flags;
@@ -1045,14 +1081,10 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
       const mc = db.mapcount;
       for (let k = i + 1; k < i + n; k++) {
         const ft = flags[k]!;
-        if (
-          (ft & PG_tail) === 0 ||
-          (ft & PAGE_FLAGS_CHECK_AT_FREE) !== 0 ||
-          (rc[k]! | mc[k]!) !== 0
-        )
+        if ((ft & PAGE_FLAGS_CHECK_AT_FREE) !== 0 || (rc[k]! | mc[k]!) !== 0)
           throw new KernelPanic(
             "bad-page",
-            `bad page: tail pfn ${describeValue(pfn + (k - i))} of block ${p} has flags 0x${ft.toString(16)}, count ${rc[k]}, mapcount ${mc[k]}`,
+            `bad page: tail pfn ${describeValue(pfn + (k - i))} of block ${describeValue(pfn)} has flags 0x${ft.toString(16)}, count ${rc[k]}, mapcount ${mc[k]}`,
           );
       }
     }
@@ -1062,7 +1094,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
       db.refcount[i] = 1;
       throw new KernelPanic(
         "bad-page",
-        `bad page: pfn ${p} is foreign (PG_foreign) and no hook took it back to its owner`,
+        `bad page: pfn ${describeValue(pfn)} is foreign (PG_foreign) and no hook took it back to its owner`,
       );
     }
     this.pgfree += n;
@@ -1070,7 +1102,9 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     db.private[i] = 0;
     db.mapping[i] = 0;
     if (order > 0) {
-      db.flags.fill(0, i + 1, i + n);
+      // Tails carry no marks but page[1]'s (Linux clears every tail; with checkPages so do we).
+      if (this.checkPages) db.flags.fill(0, i + 1, i + n);
+      else db.flags[i + 1] = 0;
       db.private[i + 1] = 0;
     }
     const zs = this.zoneByZn[db.zoneNode[i]!]!;
@@ -1105,8 +1139,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
         this.hookClaims++;
         if (order > 0) {
           db.flags[i] = db.flags[i]! & ~PG_head;
-          const n = POW2[order]!;
-          for (let k2 = i + 1; k2 < i + n; k2++) db.flags[k2] = db.flags[k2]! & ~PG_tail;
+          db.flags[i + 1] = db.flags[i + 1]! & ~PG_tail;
           db.private[i + 1] = 0;
         }
         return true;

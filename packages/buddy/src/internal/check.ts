@@ -115,10 +115,11 @@ export function checkInvariants(a: BuddyAllocator): void {
           const o = db.private[i + 1]!;
           if (o < 1 || o >= a.orders) fail(`head pfn ${pfn} has order ${o}`);
           if (pfn % 2 ** o !== 0) fail(`head pfn ${pfn} is not aligned to order ${o}`);
+          if ((db.flags[i + 1]! & PG_tail) === 0) fail(`block ${pfn}: page[1] lacks PG_tail`);
           for (let k = i + 1; k < i + 2 ** o; k++) {
             if (state[k] !== 0) fail(`tail pfn ${db.pfnOf(k)} of ${pfn} is in two places`);
-            if ((db.flags[k]! & PG_tail) === 0)
-              fail(`pfn ${db.pfnOf(k)} in block ${pfn} lacks PG_tail`);
+            if ((db.flags[k]! & (PG_buddy | PG_pcp | PG_reserved | PG_head)) !== 0)
+              fail(`tail pfn ${db.pfnOf(k)} of ${pfn} has flags 0x${db.flags[k]!.toString(16)}`);
             if (db.refcount[k] !== 0) fail(`tail pfn ${db.pfnOf(k)} has a count`);
             if (db.zoneNode[k] !== zn) fail(`block ${pfn} crosses a zone`);
             state[k] = ALLOCATED;
