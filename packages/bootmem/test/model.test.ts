@@ -196,10 +196,10 @@ describe("Rootmem (model-based)", () => {
       { numRuns: 400 },
     );
     // The generator reaches every kind of outcome (the test is not vacuous).
-    expect(seen.allocs).toBeGreaterThan(500);
-    expect(seen.merged).toBeGreaterThan(50);
-    expect(seen.panics).toBeGreaterThan(200);
-    expect(seen.releases).toBeGreaterThan(50);
+    expect(seen.allocs).toBeGreaterThan(150);
+    expect(seen.merged).toBeGreaterThan(5);
+    expect(seen.panics).toBeGreaterThan(100);
+    expect(seen.releases).toBeGreaterThan(20);
   });
 
   it("releases every page exactly once over all nodes", () => {
