@@ -1,0 +1,198 @@
+/**
+ * A seeded, reproducible fragmenting workload: fills memory with a mix of movable pages (page
+ * cache and anonymous memory on the {@link PageQueues}, some dirty) and unmovable kernel blocks,
+ * then frees a random share, so that free memory is scattered in small runs. The benchmarks and
+ * the simulator use it to put a machine into a realistic state before contiguous requests.
+ *
+ * @module
+ */
+import { type BuddyAllocator, GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "@mem/buddy";
+import { assertUint, InvalidArgumentError, PG_dirty } from "@mem/machine";
+import { type PageOwner, PageQueues, PQ_ACTIVE, PQ_INACTIVE } from "./page-queues.js";
+
+/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Options of {@link fragmentMemory}. */
+export interface FragmentOptions {
+  /** PRNG seed (default 1). */
+  readonly seed?: number;
+  /** Share of the free pages to allocate first (default 0.9). */
+  readonly fill?: number;
+  /** Share of allocated pages that are movable (default 0.6). */
+  readonly movable?: number;
+  /** Share of movable pages that are dirty (default 0.3). */
+  readonly dirty?: number;
+  /** Share of allocations freed again, in random order (default 0.35). */
+  readonly release?: number;
+  /** Largest order of unmovable kernel blocks (default 2). */
+  readonly kernelMaxOrder?: number;
+}
+
+/** The state {@link fragmentMemory} leaves, with the means to continue it. */
+export interface FragmentResult {
+  /** The queues holding the movable pages (created if none was given). */
+  readonly queues: PageQueues;
+  /** Owner tag of the movable pages. */
+  readonly ownerTag: number;
+  /** Movable pages alive. */
+  movablePages(): number;
+  /** Unmovable pages alive. */
+  unmovablePages(): number;
+  /** Dirty pages written through the pager so far. */
+  readonly written: { count: number };
+  /** Pages migrated so far (the owner was told). */
+  readonly migrations: { count: number };
+  /** Random frees and allocations keeping the same mix: `steps` operations. */
+  churn(steps: number): void;
+  /** Current pfn of movable object page `handle` (-1 when gone), as the owner tracks it. */
+  whereIs(handle: number): number;
+}
+
+/**
+ * Fragments `buddy`'s memory (see the module summary). Movable pages get the owner tag
+ * `"workload"`, a handle in their mapping word, `PG_dirty` for a share, and go on the inactive or
+ * active queue; an owner object follows them through migration and eviction, and a pager
+ * "writes" dirty pages.
+ */
+export function fragmentMemory(
+  buddy: BuddyAllocator,
+  queuesIn: PageQueues | null = null,
+  options: FragmentOptions = {},
+): FragmentResult {
+  const seed = options.seed ?? 1;
+  assertUint("seed", seed);
+  const share = (name: string, v: number): number => {
+    if (!(v >= 0 && v <= 1))
+      throw new InvalidArgumentError(`${name} must be in [0, 1], got ${v}`, "EINVAL", name);
+    return v;
+  };
+  const fill = share("fill", options.fill ?? 0.9);
+  const movable = share("movable", options.movable ?? 0.6);
+  const dirty = share("dirty", options.dirty ?? 0.3);
+  const release = share("release", options.release ?? 0.35);
+  const kmax = options.kernelMaxOrder ?? 2;
+  const machine = buddy.machine;
+  const db = machine.pages;
+  const rnd = mulberry32(seed);
+  const written = { count: 0 };
+  const migrations = { count: 0 };
+  const queues = queuesIn ?? new PageQueues(machine);
+  const tag = machine.registerOwner("workload");
+  // Handle -> pfn of each movable page (the owner's "object page table").
+  let where = new Float64Array(1 << 16).fill(-1);
+  let nextHandle = 1;
+  const owner: PageOwner = {
+    migratePage(oldPfn: number, newPfn: number): void {
+      const h = db.mapping[db.indexOf(newPfn)]!;
+      if (where[h] !== oldPfn) throw new Error(`workload owner: handle ${h} was not at ${oldPfn}`);
+      where[h] = newPfn;
+      migrations.count++;
+    },
+    evictPage(pfn: number): void {
+      const h = db.mapping[db.indexOf(pfn)]!;
+      where[h] = -1;
+    },
+  };
+  queues.setOwner(tag, owner);
+  queues.setPager({
+    writePage(): boolean {
+      written.count++;
+      return true;
+    },
+  });
+  // Live allocations: movable handles (positive) and kernel blocks (negative: -(pfn * 16 + order) - 1).
+  const live: number[] = [];
+  let movableCount = 0;
+  let unmovableCount = 0;
+
+  const allocMovable = (): boolean => {
+    const pfn = buddy.alloc(GFP_HIGHUSER_MOVABLE, 0);
+    if (pfn < 0) return false;
+    const i = db.indexOf(pfn);
+    const h = nextHandle++;
+    if (h >= where.length) {
+      const grown = new Float64Array(where.length * 2).fill(-1);
+      grown.set(where);
+      where = grown;
+    }
+    where[h] = pfn;
+    db.owner[i] = tag;
+    db.mapping[i] = h;
+    if (rnd() < dirty) db.flags[i] = db.flags[i]! | PG_dirty;
+    queues.add(pfn, rnd() < 0.5 ? PQ_INACTIVE : PQ_ACTIVE);
+    live.push(h);
+    movableCount++;
+    return true;
+  };
+  const allocKernel = (): boolean => {
+    const order = Math.floor(rnd() * (kmax + 1));
+    const pfn = buddy.alloc(GFP_KERNEL, order);
+    if (pfn < 0) return false;
+    live.push(-(pfn * 16 + order) - 1);
+    unmovableCount += 2 ** order;
+    return true;
+  };
+  const freeAt = (k: number): void => {
+    const v = live[k]!;
+    live[k] = live[live.length - 1]!;
+    live.pop();
+    if (v > 0) {
+      const pfn = where[v]!;
+      where[v] = -1;
+      movableCount--;
+      if (pfn < 0) return; // evicted from the cache: already freed by the taker
+      const i = db.indexOf(pfn);
+      queues.remove(pfn);
+      db.flags[i] = db.flags[i]! & ~PG_dirty;
+      db.owner[i] = 0;
+      db.mapping[i] = 0;
+      buddy.free(pfn, 0);
+    } else {
+      const x = -v - 1;
+      const order = x % 16;
+      buddy.free((x - order) / 16, order);
+      unmovableCount -= 2 ** order;
+    }
+  };
+  const allocOne = (): boolean => (rnd() < movable ? allocMovable() : allocKernel());
+
+  const target = Math.floor(buddy.freePageCount * fill);
+  let allocated = 0;
+  let misses = 0;
+  while (allocated < target && misses < 64) {
+    const before = movableCount + unmovableCount;
+    if (allocOne()) {
+      allocated += movableCount + unmovableCount - before;
+      misses = 0;
+    } else misses++;
+  }
+  const toFree = Math.floor(live.length * release);
+  for (let k = 0; k < toFree; k++) freeAt(Math.floor(rnd() * live.length));
+
+  return {
+    queues,
+    ownerTag: tag,
+    movablePages: () => movableCount,
+    unmovablePages: () => unmovableCount,
+    written,
+    migrations,
+    churn(steps: number): void {
+      assertUint("steps", steps);
+      for (let s = 0; s < steps; s++) {
+        if (live.length > 0 && rnd() < 0.5) freeAt(Math.floor(rnd() * live.length));
+        else allocOne();
+      }
+    },
+    whereIs: (handle: number): number => where[handle] ?? -1,
+  };
+}
