@@ -1,5 +1,6 @@
 /**
- * @mem/machine: the simulated hardware and the page frame database every @mem subsystem shares.
+ * `@mem/machine`: the simulated hardware and the page frame database every `@mem` subsystem
+ * shares.
  *
  * @packageDocumentation
  */
