@@ -1,7 +1,79 @@
 /**
  * @mem/sim: the simulated kernel, as a library.
  *
+ * `boot(options)` returns a {@link Kernel} with its subsystems (`machine`, `bootmem`, `buddy`,
+ * `extent`, `pageflags`, `contig`, `xen`, `pageCache`, `isa`, `capture`), their compat objects
+ * (`compat`), `proc(name)`, `run(scenario)` and `checkInvariants()`. `simulate(scenario, options)`
+ * boots the scenario's machine and runs it (optionally tracing); `replay(trace)` replays a trace.
+ *
  * @packageDocumentation
  */
 export { createProgram, EXIT_BAD_INPUT, EXIT_INVARIANT, runCli } from "./cli.js";
+export {
+  boot,
+  type ReplayResult,
+  replay,
+  type SimulateOptions,
+  simulate,
+  traceHeader,
+} from "./internal/api.js";
+export { type BootOptions, largeSystemHash } from "./internal/boot.js";
 export { formatLine, KernelLog, type LogLine } from "./internal/dmesg.js";
+export {
+  CONTIG_STRATEGIES,
+  type ContigBuffer,
+  ContigDriver,
+  type ContigRequest,
+  type ContigStrategy,
+  type LadderRung,
+} from "./internal/drivers/contig.js";
+export { type IsaResult, IsaSoundCard } from "./internal/drivers/isa-sound.js";
+export {
+  MAX_PENDING_REQS,
+  NetbackPair,
+  type NetbackMode,
+  type NetbackStats,
+} from "./internal/drivers/netback.js";
+export { type CaptureResult, PciCaptureCard } from "./internal/drivers/pci-capture.js";
+export { type HibernationResult, hibernate } from "./internal/hibernate.js";
+export { hotAdd, hotRemove } from "./internal/hotplug.js";
+export {
+  type BootRecord,
+  type HibernationMaps,
+  type HotplugRecord,
+  InvariantError,
+  Kernel,
+  type Reservation,
+  type Sample,
+} from "./internal/kernel.js";
+export { applyOp } from "./internal/ops.js";
+export { ACTIVE, INACTIVE, PageCache } from "./internal/page-cache.js";
+export { iomem, PROC_FILES, type ProcFile, procFile } from "./internal/proc.js";
+export { Rng } from "./internal/rng.js";
+export type {
+  PageMapSnapshot,
+  ProgressFn,
+  RunResult,
+  StepResult,
+  ZoneSummary,
+} from "./internal/run.js";
+export {
+  loadScenario,
+  parseScenario,
+  SCENARIOS,
+  type Scenario,
+  type ScenarioInput,
+  scenarioSchema,
+  type Step,
+} from "./internal/scenarios.js";
+export { FRAG_ORDERS, KINDS, type Kind, PAGE_STATE_NAMES } from "./internal/state.js";
+export {
+  FileTrace,
+  MemoryTrace,
+  type ParsedTrace,
+  parseTrace,
+  readTrace,
+  type TraceHeader,
+  type TraceOp,
+  type TraceSink,
+} from "./internal/trace.js";

@@ -1,0 +1,265 @@
+/**
+ * Scenarios: a machine, boot options and a list of steps, validated with zod so that a bad
+ * scenario file gets an error naming the field and what was expected.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "@mem/machine";
+import { z } from "zod";
+
+const count = z.number().int().nonnegative();
+const fraction = z.number().min(0).max(1);
+
+const step = z.discriminatedUnion("do", [
+  z.object({
+    do: z.literal("churn"),
+    ops: count.default(100_000),
+    orders: z.array(z.number().nonnegative()).min(1).max(11).default([60, 15, 10, 5, 4, 3, 2, 1]),
+    migratetypes: z.tuple([z.number().nonnegative(), z.number().nonnegative(), z.number().nonnegative()]).default([30, 60, 10]),
+    meanLifetime: z.number().positive().default(2000),
+    maxFraction: fraction.default(0.5),
+    freeAtEnd: z.boolean().default(false),
+  }),
+  z.object({
+    do: z.literal("pagecache"),
+    ops: count.default(50_000),
+    files: z.number().int().positive().default(64),
+    pagesPerFile: z.number().int().positive().max(2 ** 24).default(2048),
+    writeRatio: fraction.default(0.3),
+    writebackEvery: count.default(1000),
+    maxFraction: fraction.default(0.3),
+  }),
+  z.object({
+    do: z.literal("fragment"),
+    fill: fraction.default(0.2),
+    keepEvery: z.number().int().positive().default(16),
+    unmovable: fraction.default(0.3),
+  }),
+  z.object({ do: z.literal("isa") }),
+  z.object({
+    do: z.literal("capture"),
+    bytes: z.number().int().positive().optional(),
+    legacy: z.boolean().default(true),
+    detach: z.boolean().default(false),
+  }),
+  z.object({
+    do: z.literal("ladder"),
+    sizes: z.array(z.number().int().positive()).min(1).default([65536, 2 ** 20, 16 * 2 ** 20, 256 * 2 ** 20, 2 ** 30]),
+    strategies: z.array(z.enum(["free", "launder", "migrate"])).min(1).default(["free", "launder", "migrate"]),
+    attempts: z.number().int().positive().default(1),
+  }),
+  z.object({
+    do: z.literal("netback"),
+    packets: count.default(2000),
+    mode: z.enum(["destructor", "callback"]).default("destructor"),
+  }),
+  z.object({ do: z.literal("hibernate") }),
+  z.object({
+    do: z.literal("hotplug"),
+    sections: z.number().int().positive().max(64).default(1),
+    cacheOps: count.default(4000),
+  }),
+  z.object({ do: z.literal("sample") }),
+]);
+
+const schema = z.object({
+  name: z.string().min(1),
+  description: z.string().default(""),
+  machine: z.string().min(1).optional(),
+  bootAllocator: z.enum(["rootmem", "memblock"]).optional(),
+  minFreeKbytes: count.optional(),
+  cpus: z.number().int().positive().max(1024).optional(),
+  seed: count.optional(),
+  sampleEvery: count.default(2000),
+  steps: z.array(step).min(1),
+});
+
+/** One validated step (defaults filled in). */
+export type Step =
+  | {
+      do: "churn";
+      ops: number;
+      orders: number[];
+      migratetypes: [number, number, number];
+      meanLifetime: number;
+      maxFraction: number;
+      freeAtEnd: boolean;
+    }
+  | {
+      do: "pagecache";
+      ops: number;
+      files: number;
+      pagesPerFile: number;
+      writeRatio: number;
+      writebackEvery: number;
+      maxFraction: number;
+    }
+  | { do: "fragment"; fill: number; keepEvery: number; unmovable: number }
+  | { do: "isa" }
+  | { do: "capture"; bytes?: number | undefined; legacy: boolean; detach: boolean }
+  | { do: "ladder"; sizes: number[]; strategies: ("free" | "launder" | "migrate")[]; attempts: number }
+  | { do: "netback"; packets: number; mode: "destructor" | "callback" }
+  | { do: "hibernate" }
+  | { do: "hotplug"; sections: number; cacheOps: number }
+  | { do: "sample" };
+
+/** A validated scenario. */
+export interface Scenario {
+  name: string;
+  description: string;
+  machine?: string | undefined;
+  bootAllocator?: "rootmem" | "memblock" | undefined;
+  minFreeKbytes?: number | undefined;
+  cpus?: number | undefined;
+  seed?: number | undefined;
+  sampleEvery: number;
+  steps: Step[];
+}
+
+/** A step as written: `do` and any of its parameters (the rest take defaults). */
+export interface StepInput {
+  readonly do: Step["do"];
+  readonly [param: string]: unknown;
+}
+
+/** A scenario as written (defaults filled in by {@link parseScenario}). */
+export interface ScenarioInput {
+  readonly name: string;
+  readonly description?: string;
+  readonly machine?: string;
+  readonly bootAllocator?: "rootmem" | "memblock";
+  readonly minFreeKbytes?: number;
+  readonly cpus?: number;
+  readonly seed?: number;
+  readonly sampleEvery?: number;
+  readonly steps: readonly StepInput[];
+}
+
+/** The zod schema of a scenario file. */
+export const scenarioSchema: z.ZodType<Scenario> = schema as unknown as z.ZodType<Scenario>;
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 40 ? `${s.slice(0, 40)}...` : s;
+}
+
+/** Validates `input`; throws an `InvalidArgumentError` naming the first bad field. */
+export function parseScenario(input: unknown, source = "scenario"): Scenario {
+  const r = scenarioSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const path = issue.path.map(String).join(".");
+  let got: unknown = input;
+  for (const p of issue.path) got = (got as Record<string | number, unknown> | undefined)?.[p as string];
+  throw new InvalidArgumentError(
+    `${source}: ${path || "(root)"}: ${issue.message} (got ${describe(got)})`,
+    "EINVAL",
+    path,
+  );
+}
+
+const GiB = 2 ** 30;
+const MiB = 2 ** 20;
+
+/** The built-in scenarios. */
+export const SCENARIOS: Record<string, ScenarioInput> = {
+  showcase: {
+    name: "showcase",
+    description:
+      "everything on the default preset: churn, page cache, fragmentation, ISA DMA, the 1 GiB capture buffer, the contig ladder, Xen netback, hotplug, hibernation",
+    sampleEvery: 4000,
+    steps: [
+      { do: "churn", ops: 60_000, maxFraction: 0.3 },
+      { do: "pagecache", ops: 30_000, files: 32, pagesPerFile: 4096 },
+      { do: "fragment", fill: 0.06, keepEvery: 16 },
+      { do: "isa" },
+      { do: "capture" },
+      { do: "ladder", sizes: [65536, MiB, 16 * MiB, 256 * MiB], attempts: 1 },
+      { do: "netback", packets: 3000 },
+      { do: "hotplug", sections: 1, cacheOps: 3000 },
+      { do: "hibernate" },
+    ],
+  },
+  churn: {
+    name: "churn",
+    description: "seeded random allocation churn: 10^6 operations of mixed orders and migratetypes",
+    sampleEvery: 20_000,
+    steps: [{ do: "churn", ops: 1_000_000 }],
+  },
+  pagecache: {
+    name: "pagecache",
+    description: "a page-cache workload with writeback and reclaim",
+    steps: [{ do: "pagecache", ops: 100_000 }],
+  },
+  fragmentation: {
+    name: "fragmentation",
+    description: "fragmentation stress, then the contiguous-allocation ladder per strategy",
+    sampleEvery: 10_000,
+    steps: [
+      { do: "pagecache", ops: 40_000, maxFraction: 0.4 },
+      { do: "fragment", fill: 0.4, keepEvery: 32, unmovable: 0.2 },
+      { do: "ladder" },
+    ],
+  },
+  devices: {
+    name: "devices",
+    description: "the ISA sound card and the PCI capture card",
+    steps: [{ do: "pagecache", ops: 20_000 }, { do: "isa" }, { do: "capture" }],
+  },
+  "capture-i386": {
+    name: "capture-i386",
+    description: "FreeBSD PR 55081 on i386-4g: contigmalloc fails for kernel VA, the split API works",
+    machine: "i386-4g",
+    steps: [{ do: "pagecache", ops: 20_000 }, { do: "capture", bytes: GiB }],
+  },
+  netback: {
+    name: "netback",
+    description: "Xen netfront/netback with foreign pages and destructors",
+    steps: [{ do: "churn", ops: 20_000 }, { do: "netback", packets: 20_000 }],
+  },
+  hotplug: {
+    name: "hotplug",
+    description: "a section added, filled with page cache, its pages migrated out, removed",
+    steps: [{ do: "churn", ops: 20_000 }, { do: "hotplug", sections: 2, cacheOps: 20_000 }],
+  },
+  hibernate: {
+    name: "hibernate",
+    description: "Suspend2 hibernation: pageset1, pageset2 and nosave maps, the image written",
+    steps: [
+      { do: "churn", ops: 30_000 },
+      { do: "pagecache", ops: 30_000 },
+      { do: "isa" },
+      { do: "netback", packets: 500 },
+      { do: "hibernate" },
+    ],
+  },
+};
+
+/** A built-in scenario by name, or a scenario file (JSON), validated. */
+export function loadScenario(nameOrPath: string): Scenario {
+  const builtin = SCENARIOS[nameOrPath];
+  if (builtin) return parseScenario(builtin, nameOrPath);
+  let text: string;
+  try {
+    text = readFileSync(nameOrPath, "utf8");
+  } catch {
+    throw new InvalidArgumentError(
+      `scenario: ${JSON.stringify(nameOrPath)} is neither a built-in scenario (${Object.keys(SCENARIOS).join(", ")}) nor a readable file`,
+      "EINVAL",
+      "scenario",
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new InvalidArgumentError(
+      `${nameOrPath}: expected a JSON scenario (${(e as Error).message})`,
+      "EINVAL",
+      "scenario",
+    );
+  }
+  return parseScenario(data, nameOrPath);
+}
