@@ -214,6 +214,12 @@ export class ForeignPages {
         `foreign pfn ${describeValue(pfn)} carries destructor id ${id}, which is not registered`,
       );
     fn(pfn, order);
+    if (order > 0) {
+      // The owner now holds the whole block: tag its tail pages too.
+      const n = 2 ** order;
+      const tag = this.dtorOwners[id]!;
+      for (let k = 1; k < n; k++) if (db.owner[i + k] === 0) db.owner[i + k] = tag;
+    }
     this.calls[id] = this.calls[id]! + 1;
     this.claims++;
   }
