@@ -30,8 +30,8 @@ export {
 export { type IsaResult, IsaSoundCard } from "./internal/drivers/isa-sound.js";
 export {
   MAX_PENDING_REQS,
-  NetbackPair,
   type NetbackMode,
+  NetbackPair,
   type NetbackStats,
 } from "./internal/drivers/netback.js";
 export { type CaptureResult, PciCaptureCard } from "./internal/drivers/pci-capture.js";
@@ -63,8 +63,8 @@ export {
   SCENARIOS,
   type Scenario,
   type ScenarioInput,
-  scenarioSchema,
   type Step,
+  scenarioSchema,
 } from "./internal/scenarios.js";
 export { FRAG_ORDERS, KINDS, type Kind, PAGE_STATE_NAMES } from "./internal/state.js";
 export {

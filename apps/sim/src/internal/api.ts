@@ -48,8 +48,12 @@ export function traceHeader(k: Kernel, scenario: string): TraceHeader {
 }
 
 /** Boots the scenario's machine (options win over the scenario) and runs it. */
-export function simulate(scenarioIn: string | ScenarioInput | Scenario, options: SimulateOptions = {}): RunResult {
-  const scenario = typeof scenarioIn === "string" ? loadScenario(scenarioIn) : parseScenario(scenarioIn);
+export function simulate(
+  scenarioIn: string | ScenarioInput | Scenario,
+  options: SimulateOptions = {},
+): RunResult {
+  const scenario =
+    typeof scenarioIn === "string" ? loadScenario(scenarioIn) : parseScenario(scenarioIn);
   const k = bootKernel({
     machine: options.machine ?? scenario.machine,
     bootAllocator: options.bootAllocator ?? scenario.bootAllocator,
@@ -59,7 +63,8 @@ export function simulate(scenarioIn: string | ScenarioInput | Scenario, options:
     debug: options.debug,
   });
   let sink: TraceSink | null = null;
-  if (typeof options.trace === "string") sink = new FileTrace(options.trace, traceHeader(k, scenario.name));
+  if (typeof options.trace === "string")
+    sink = new FileTrace(options.trace, traceHeader(k, scenario.name));
   else if (options.trace) sink = options.trace;
   k.trace = sink;
   const result = k.run(scenario, options.onProgress);
@@ -100,5 +105,11 @@ export function replay(
   for (const op of parsed.ops) applyOp(k, op);
   const digest = k.digest();
   const expected = parsed.end?.digest ?? null;
-  return { ops: parsed.ops.length, digest, expected, ok: expected === null || expected === digest, kernel: k };
+  return {
+    ops: parsed.ops.length,
+    digest,
+    expected,
+    ok: expected === null || expected === digest,
+    kernel: k,
+  };
 }

@@ -80,7 +80,10 @@ export function largeSystemHash(
 }
 
 /** Resolves the machine option into a spec. */
-export function resolveMachineSpec(machine: string | MachineSpec | undefined, cpus?: number): MachineSpec {
+export function resolveMachineSpec(
+  machine: string | MachineSpec | undefined,
+  cpus?: number,
+): MachineSpec {
   const spec = typeof machine === "object" ? machine : loadMachineSpec(machine ?? DEFAULT_PRESET);
   return cpus === undefined ? spec : { ...spec, cpus };
 }
@@ -142,13 +145,19 @@ export function bootKernel(options: BootOptions = {}): Kernel {
     ? { code: 14336, rwdata: 2368, rodata: 9376, init: 2776, bss: 4928 }
     : { code: 3584, rwdata: 592, rodata: 2344, init: 696, bss: 1232 };
   const roundK = (kb: number): number => Math.ceil((kb * 1024) / ps) * ps;
-  const imageBytes = roundK(seg.code) + roundK(seg.rodata) + roundK(seg.rwdata) + roundK(seg.init) + roundK(seg.bss);
+  const imageBytes =
+    roundK(seg.code) + roundK(seg.rodata) + roundK(seg.rwdata) + roundK(seg.init) + roundK(seg.bss);
   const inRam = (start: number, bytes: number): boolean =>
     machine.ramRanges.some((r) => r.start * ps <= start && start + bytes <= r.end * ps);
   let kstart = 16 * 2 ** 20;
   if (!inRam(kstart, imageBytes)) {
     const r = machine.ramRanges.find((x) => (x.end - Math.max(x.start, 256)) * ps >= imageBytes);
-    if (!r) throw new InvalidArgumentError("machine: no RAM range holds the kernel image", "ENOMEM", "machine");
+    if (!r)
+      throw new InvalidArgumentError(
+        "machine: no RAM range holds the kernel image",
+        "ENOMEM",
+        "machine",
+      );
     kstart = Math.max(r.start, Math.ceil(2 ** 20 / ps)) * ps;
   }
   let at = kstart;
@@ -223,19 +232,28 @@ export function bootKernel(options: BootOptions = {}): Kernel {
   for (const name of ["pageset1", "pageset2", "nosave"]) {
     const map = createPageFlags({ space: machine, allocator: bootPages, mode: "present" });
     if (map === null)
-      throw new InvalidArgumentError(`machine: no boot memory for the ${name} map`, "ENOMEM", "machine");
+      throw new InvalidArgumentError(
+        `machine: no boot memory for the ${name} map`,
+        "ENOMEM",
+        "machine",
+      );
     maps.push(map);
-    log.print(`dyn_pageflags: ${name}: ${map.pagesUsed()} pages (${map.bitmapPages()} bitmap) for the present pages`);
+    log.print(
+      `dyn_pageflags: ${name}: ${map.pagesUsed()} pages (${map.bitmapPages()} bitmap) for the present pages`,
+    );
   }
   let kernelPages = 0;
-  for (const z of machine.zones) if (z.type !== ZONE_HIGHMEM && z.type !== ZONE_MOVABLE) kernelPages += z.presentPages;
+  for (const z of machine.zones)
+    if (z.type !== ZONE_HIGHMEM && z.type !== ZONE_MOVABLE) kernelPages += z.presentPages;
   for (const [name, scale] of [
     ["Dentry cache", 13],
     ["Inode-cache", 14],
   ] as const) {
     const h = largeSystemHash(kernelPages, machine.pageShift, scale, 8);
     allocate(h.bytes, `${name} hash table`, ps);
-    log.print(`${name} hash table entries: ${h.entries} (order: ${h.order}, ${h.bytes} bytes, linear)`);
+    log.print(
+      `${name} hash table entries: ${h.entries} (order: ${h.order}, ${h.bytes} bytes, linear)`,
+    );
   }
   log.advance(200);
 
@@ -263,14 +281,20 @@ export function bootKernel(options: BootOptions = {}): Kernel {
   log.print(
     `Memory: ${kb(buddy.managedPages)}K/${kb(physpages)}K available (${seg.code}K kernel code, ${seg.rwdata}K rwdata, ${seg.rodata}K rodata, ${seg.init}K init, ${seg.bss}K bss, ${kb(physpages - buddy.managedPages)}K reserved, 0K cma-reserved)`,
   );
-  log.print(`buddy: page allocator ready: ${released} pages released by ${kind}, min_free_kbytes ${buddy.minFreeKbytes}`);
+  log.print(
+    `buddy: page allocator ready: ${released} pages released by ${kind}, min_free_kbytes ${buddy.minFreeKbytes}`,
+  );
 
   const kernelVaPages = Math.floor(machine.kernelVirtual.size / ps);
   const kernelVa = ContigDriver.kernelVaExtent(kernelVaPages);
   // The kernel's own virtual space: the direct map of low memory and the image.
   let directMapped = 0;
-  for (const z of machine.zones) if (z.type !== ZONE_HIGHMEM && z.type !== ZONE_MOVABLE) directMapped += z.spannedPages;
-  const used = Math.min(kernelVaPages - 1, directMapped + imageBytes / ps + (machine.wordBits === 32 ? 32768 : 0));
+  for (const z of machine.zones)
+    if (z.type !== ZONE_HIGHMEM && z.type !== ZONE_MOVABLE) directMapped += z.spannedPages;
+  const used = Math.min(
+    kernelVaPages - 1,
+    directMapped + imageBytes / ps + (machine.wordBits === 32 ? 32768 : 0),
+  );
   if (used > 0) kernelVa.allocRegion(0, used);
 
   const k = new Kernel(
@@ -331,7 +355,9 @@ export function bootKernel(options: BootOptions = {}): Kernel {
   k.compat = { buddy: buddyCompat, machine: machineCompat, pageflags: pageflagsCompat };
   k.debug = options.debug ?? false;
   log.advance(500);
-  log.print("sim: kernel up; drivers: page cache (disk0), contig, ISA DMA, PCI capture, xen-netback");
+  log.print(
+    "sim: kernel up; drivers: page cache (disk0), contig, ISA DMA, PCI capture, xen-netback",
+  );
   return k;
 }
 

@@ -59,7 +59,8 @@ export function hibernate(k: Kernel): HibernationResult {
     for (const r of k.machine.presentPfnRanges()) {
       for (let pfn = r.start; pfn < r.end; pfn++) {
         const s = st[off + pfn - r.start]!;
-        if (s === STATE_HOLE || s >= STATE_FREE || s === STATE_PCP || s === STATE_ISOLATED) continue;
+        if (s === STATE_HOLE || s >= STATE_FREE || s === STATE_PCP || s === STATE_ISOLATED)
+          continue;
         if (s === STATE_PAGECACHE || s === STATE_PAGECACHE_DIRTY) {
           pageset2.set(pfn);
           n2++;
@@ -82,7 +83,8 @@ export function hibernate(k: Kernel): HibernationResult {
     pageset1.andNot(nosave);
     const c1 = pageset1.count();
     const c2 = pageset2.count();
-    if (c1 !== n1 || c2 !== n2) throw new KernelPanic("invariant", `hibernate: map counts ${c1}/${c2} != ${n1}/${n2}`);
+    if (c1 !== n1 || c2 !== n2)
+      throw new KernelPanic("invariant", `hibernate: map counts ${c1}/${c2} != ${n1}/${n2}`);
     const metadataPages = pageset1.pagesUsed() + pageset2.pagesUsed() + nosave.pagesUsed();
     // The atomic copy of pageset1 goes into free pages plus the pages pageset2 occupies.
     let free = k.buddy.freePageCount;
@@ -108,7 +110,9 @@ export function hibernate(k: Kernel): HibernationResult {
       k.log.print(`Suspend2: Resuming: read ${imagePages} pages. Resume complete.`);
       k.pageCache.disk.reads += imagePages;
     } else {
-      k.log.print(`Suspend2: not enough free memory for the atomic copy (${free} free, ${need - n2} needed); aborting.`);
+      k.log.print(
+        `Suspend2: not enough free memory for the atomic copy (${free} free, ${need - n2} needed); aborting.`,
+      );
     }
     result = {
       pageset1: n1,

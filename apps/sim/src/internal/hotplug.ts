@@ -7,7 +7,11 @@
 import type { Kernel } from "./kernel.js";
 
 /** Adds `sections` sections above the highest present pfn; returns the range. */
-export function hotAdd(k: Kernel, sections: number, startPfnIn?: number): { startPfn: number; endPfn: number } {
+export function hotAdd(
+  k: Kernel,
+  sections: number,
+  startPfnIn?: number,
+): { startPfn: number; endPfn: number } {
   const m = k.machine;
   const sp = m.sectionPages;
   let top = 0;
@@ -21,10 +25,13 @@ export function hotAdd(k: Kernel, sections: number, startPfnIn?: number): { star
     k.depth--;
   }
   k.hotplugAddedPages += pages;
-  for (const z of m.zones) if (z.presentPages > 0 && !k.sampledZones.includes(z.id)) k.sampledZones.push(z.id);
+  for (const z of m.zones)
+    if (z.presentPages > 0 && !k.sampledZones.includes(z.id)) k.sampledZones.push(z.id);
   const ps = m.pageSize;
   const hex = (v: number): string => `0x${v.toString(16).padStart(16, "0")}`;
-  k.log.print(`Hotplug: added [mem ${hex(startPfn * ps)}-${hex((startPfn + pages) * ps - 1)}] (${(pages * ps) / 2 ** 20}M) to node 0 zone Movable; pages online`);
+  k.log.print(
+    `Hotplug: added [mem ${hex(startPfn * ps)}-${hex((startPfn + pages) * ps - 1)}] (${(pages * ps) / 2 ** 20}M) to node 0 zone Movable; pages online`,
+  );
   k.hotplugEvents.push({ t: k.now, type: "add", startPfn, endPfn: startPfn + pages, migrated: 0 });
   k.step({ op: "hotplug.add", sections, startPfn }, 1000);
   return { startPfn, endPfn: startPfn + pages };
@@ -70,9 +77,17 @@ export function hotRemove(k: Kernel, startPfn: number, endPfn: number): boolean 
     k.log.print(`Offlined Pages ${endPfn - startPfn} (migrated ${migrated})`);
     k.log.print(`Hotplug: removed [mem ${hex(startPfn * ps)}-${hex(endPfn * ps - 1)}]`);
   } else {
-    k.log.print(`memory offlining [mem ${hex(startPfn * ps)}-${hex(endPfn * ps - 1)}] failed due to failure to isolate range`);
+    k.log.print(
+      `memory offlining [mem ${hex(startPfn * ps)}-${hex(endPfn * ps - 1)}] failed due to failure to isolate range`,
+    );
   }
-  k.hotplugEvents.push({ t: k.now, type: ok ? "remove" : "remove-failed", startPfn, endPfn, migrated });
+  k.hotplugEvents.push({
+    t: k.now,
+    type: ok ? "remove" : "remove-failed",
+    startPfn,
+    endPfn,
+    migrated,
+  });
   k.step({ op: "hotplug.remove", startPfn, endPfn }, 1000);
   return ok;
 }

@@ -90,7 +90,6 @@ export interface Sample {
   readonly extfrag: number[][];
 }
 
-
 /** The Suspend2 pageflags maps. */
 export interface HibernationMaps {
   /** Pages saved by the atomic copy. */
@@ -359,7 +358,8 @@ export class Kernel {
     b.free(pfn, order);
     this.hOrder[h] = -1;
     this.liveHandles--;
-    if ((this.trace !== null || this.debug) && this.depth === 0) this.step({ op: "free", h, cpu }, 1);
+    if ((this.trace !== null || this.debug) && this.depth === 0)
+      this.step({ op: "free", h, cpu }, 1);
     else {
       this.ops++;
       this.log.advance(1);
@@ -462,8 +462,11 @@ export class Kernel {
           if (st === STATE_PAGECACHE && (f & PG_dirty) !== 0) st = STATE_PAGECACHE_DIRTY;
           if ((f & PG_head) !== 0) span = 2 ** priv[i + 1]!;
         } else st = stateOfKind(this.kindOfTag[owner[i]!]);
-        if (span > n - k) span = n - k;
-        out.fill(st, off + k, off + k + span);
+        if (span === 1) out[off + k] = st;
+        else {
+          if (span > n - k) span = n - k;
+          out.fill(st, off + k, off + k + span);
+        }
         k += span;
       }
       off += n;
@@ -474,12 +477,27 @@ export class Kernel {
   /** A digest of the final state: the buddy allocator's state digest and the sim's bookkeeping. */
   digest(): string {
     const h = createHash("sha256");
-    h.update(this.buddy.stateDigest());
-    h.update(Buffer.from(this.allocatedByZone.buffer));
-    h.update(Buffer.from(this.hPfn.buffer, 0, this.nextHandle * 8));
-    h.update(Buffer.from(this.hOrder.buffer, 0, this.nextHandle));
     const db = this.machine.pages;
-    h.update(Buffer.from(db.owner.buffer, db.owner.byteOffset, db.owner.byteLength));
+    for (const a of [
+      db.flags,
+      db.refcount,
+      db.mapcount,
+      db.private,
+      db.mapping,
+      db.next,
+      db.prev,
+      db.owner,
+    ])
+      h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    const b = this.buddy;
+    const zones = this.machine.zones.map((z) => {
+      const zi = b.zoneInfo(z.id);
+      return [zi.managed, zi.freePages, zi.pcpPages, zi.nrFree, zi.pcpCounts, z.presentPages];
+    });
+    h.update(JSON.stringify([zones, b.stats, b.cpu]));
+    h.update(new Uint8Array(this.allocatedByZone.buffer));
+    h.update(new Uint8Array(this.hPfn.buffer, 0, this.nextHandle * 8));
+    h.update(new Uint8Array(this.hOrder.buffer, 0, this.nextHandle));
     h.update(
       JSON.stringify([
         this.pageCache.digestParts(),

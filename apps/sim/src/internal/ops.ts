@@ -16,7 +16,11 @@ import type { TraceOp } from "./trace.js";
 function num(op: TraceOp, f: string): number {
   const v = op[f];
   if (typeof v !== "number" || !Number.isFinite(v))
-    throw new InvalidArgumentError(`trace op ${op.op}: ${f}: expected a number, got ${JSON.stringify(v)}`, "EINVAL", f);
+    throw new InvalidArgumentError(
+      `trace op ${op.op}: ${f}: expected a number, got ${JSON.stringify(v)}`,
+      "EINVAL",
+      f,
+    );
   return v;
 }
 
@@ -26,11 +30,16 @@ export function applyOp(k: Kernel, op: TraceOp): void {
     case "alloc": {
       const h = k.allocPages(op.kind as Kind, num(op, "gfp"), num(op, "order"), num(op, "cpu"));
       if (h !== op.h)
-        throw new InvalidArgumentError(`replay diverged: alloc gave handle ${h}, the trace ${String(op.h)}`, "EINVAL", "h");
+        throw new InvalidArgumentError(
+          `replay diverged: alloc gave handle ${h}, the trace ${String(op.h)}`,
+          "EINVAL",
+          "h",
+        );
       return;
     }
     case "free":
-      return k.freeHandle(num(op, "h"), num(op, "cpu"));
+      k.freeHandle(num(op, "h"), num(op, "cpu"));
+      return;
     case "pc.read":
       k.pageCache.read(num(op, "file"), num(op, "offset"), op.write === true);
       return;

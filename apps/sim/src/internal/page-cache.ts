@@ -301,7 +301,8 @@ export class PageCache {
     else this.insertBefore(q, next, j);
     k.take(target, 0, "pagecache", file + 1);
     db.private[j] = offset;
-    db.flags[j] = db.flags[j]! | (f & (PG_lru | PG_active | PG_dirty | PG_uptodate | PG_referenced));
+    db.flags[j] =
+      db.flags[j]! | (f & (PG_lru | PG_active | PG_dirty | PG_uptodate | PG_referenced));
     this.index.set(file * OFFSET_SPACE + offset, target);
     db.flags[i] = 0;
     db.private[i] = 0;

@@ -9,7 +9,14 @@ import { InvalidArgumentError } from "@mem/machine";
 import type { Kernel } from "./kernel.js";
 
 /** The /proc files `proc()` knows. */
-export const PROC_FILES = ["buddyinfo", "zoneinfo", "pagetypeinfo", "vmstat", "iomem", "extfrag"] as const;
+export const PROC_FILES = [
+  "buddyinfo",
+  "zoneinfo",
+  "pagetypeinfo",
+  "vmstat",
+  "iomem",
+  "extfrag",
+] as const;
 
 /** One of {@link PROC_FILES}. */
 export type ProcFile = (typeof PROC_FILES)[number];
@@ -37,7 +44,8 @@ export function iomem(k: Kernel): string {
     out.push(`${h(r.start)}-${h(r.end - 1)} : ${name}`);
     if (r.type === "usable")
       for (const s of kernelSegs)
-        if (s.start >= r.start && s.end <= r.end) out.push(`  ${h(s.start)}-${h(s.end - 1)} : ${s.name}`);
+        if (s.start >= r.start && s.end <= r.end)
+          out.push(`  ${h(s.start)}-${h(s.end - 1)} : ${s.name}`);
   }
   return `${out.join("\n")}\n`;
 }

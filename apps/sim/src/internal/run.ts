@@ -6,10 +6,10 @@
  * @module
  */
 import { formatLine } from "./dmesg.js";
-import type { CaptureResult } from "./drivers/pci-capture.js";
-import type { IsaResult } from "./drivers/isa-sound.js";
 import type { LadderRung } from "./drivers/contig.js";
+import type { IsaResult } from "./drivers/isa-sound.js";
 import type { NetbackStats } from "./drivers/netback.js";
+import type { CaptureResult } from "./drivers/pci-capture.js";
 import { type HibernationResult, hibernate } from "./hibernate.js";
 import { hotAdd, hotRemove } from "./hotplug.js";
 import type { HotplugRecord, Kernel, Sample } from "./kernel.js";
@@ -134,7 +134,9 @@ export function runScenario(k: Kernel, scenario: Scenario, onProgress?: Progress
     const t0 = k.now;
     const w0 = performance.now();
     const total = stepTotal(s);
-    const progress = onProgress ? (done: number) => onProgress(index, s.do, done, total) : undefined;
+    const progress = onProgress
+      ? (done: number) => onProgress(index, s.do, done, total)
+      : undefined;
     let detail: Record<string, unknown> = {};
     const seed = rng.u32();
     switch (s.do) {
@@ -147,9 +149,21 @@ export function runScenario(k: Kernel, scenario: Scenario, onProgress?: Progress
         break;
       }
       case "pagecache": {
-        const r: PageCacheResult = pageCacheWorkload(k, { ...s, sampleEvery: every }, seed, progress);
+        const r: PageCacheResult = pageCacheWorkload(
+          k,
+          { ...s, sampleEvery: every },
+          seed,
+          progress,
+        );
         const pc = k.pageCache;
-        detail = { ...r, cached: pc.size, dirty: pc.dirty, ...pc.stats, diskReads: pc.disk.reads, diskWrites: pc.disk.writes };
+        detail = {
+          ...r,
+          cached: pc.size,
+          dirty: pc.dirty,
+          ...pc.stats,
+          diskReads: pc.disk.reads,
+          diskWrites: pc.disk.writes,
+        };
         k.log.print(
           `page cache: ${pc.size} pages (${pc.count(1)} active, ${pc.count(0)} inactive, ${pc.dirty} dirty); ${pc.stats.hits} hits, ${pc.stats.misses} misses, ${pc.stats.writebacks} written back, ${pc.stats.reclaimed} reclaimed`,
         );
@@ -180,7 +194,10 @@ export function runScenario(k: Kernel, scenario: Scenario, onProgress?: Progress
         for (const strategy of s.strategies) {
           const line = rungs
             .filter((r) => r.strategy === strategy)
-            .map((r) => `${r.bytes >= 2 ** 20 ? `${r.bytes / 2 ** 20}M` : `${r.bytes / 1024}K`} ${r.successes}/${r.attempts}`)
+            .map(
+              (r) =>
+                `${r.bytes >= 2 ** 20 ? `${r.bytes / 2 ** 20}M` : `${r.bytes / 1024}K`} ${r.successes}/${r.attempts}`,
+            )
             .join(", ");
           k.log.print(`contig ladder (${strategy}): ${line}`);
         }
@@ -318,7 +335,12 @@ function collect(
       stats: { ...k.contig.stats },
     },
     netback: xenUp
-      ? { ...k.xen.snapshot(), mode: k.xen.mode, freeBefore: k.xen.freeBefore, freeAfter: b.freePageCount }
+      ? {
+          ...k.xen.snapshot(),
+          mode: k.xen.mode,
+          freeBefore: k.xen.freeBefore,
+          freeAfter: b.freePageCount,
+        }
       : null,
     hibernation: hib,
     hotplug: k.hotplugEvents,

@@ -16,7 +16,9 @@ const step = z.discriminatedUnion("do", [
     do: z.literal("churn"),
     ops: count.default(100_000),
     orders: z.array(z.number().nonnegative()).min(1).max(11).default([60, 15, 10, 5, 4, 3, 2, 1]),
-    migratetypes: z.tuple([z.number().nonnegative(), z.number().nonnegative(), z.number().nonnegative()]).default([30, 60, 10]),
+    migratetypes: z
+      .tuple([z.number().nonnegative(), z.number().nonnegative(), z.number().nonnegative()])
+      .default([30, 60, 10]),
     meanLifetime: z.number().positive().default(2000),
     maxFraction: fraction.default(0.5),
     freeAtEnd: z.boolean().default(false),
@@ -25,7 +27,12 @@ const step = z.discriminatedUnion("do", [
     do: z.literal("pagecache"),
     ops: count.default(50_000),
     files: z.number().int().positive().default(64),
-    pagesPerFile: z.number().int().positive().max(2 ** 24).default(2048),
+    pagesPerFile: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 24)
+      .default(2048),
     writeRatio: fraction.default(0.3),
     writebackEvery: count.default(1000),
     maxFraction: fraction.default(0.3),
@@ -45,8 +52,14 @@ const step = z.discriminatedUnion("do", [
   }),
   z.object({
     do: z.literal("ladder"),
-    sizes: z.array(z.number().int().positive()).min(1).default([65536, 2 ** 20, 16 * 2 ** 20, 256 * 2 ** 20, 2 ** 30]),
-    strategies: z.array(z.enum(["free", "launder", "migrate"])).min(1).default(["free", "launder", "migrate"]),
+    sizes: z
+      .array(z.number().int().positive())
+      .min(1)
+      .default([65536, 2 ** 20, 16 * 2 ** 20, 256 * 2 ** 20, 2 ** 30]),
+    strategies: z
+      .array(z.enum(["free", "launder", "migrate"]))
+      .min(1)
+      .default(["free", "launder", "migrate"]),
     attempts: z.number().int().positive().default(1),
   }),
   z.object({
@@ -98,7 +111,12 @@ export type Step =
   | { do: "fragment"; fill: number; keepEvery: number; unmovable: number }
   | { do: "isa" }
   | { do: "capture"; bytes?: number | undefined; legacy: boolean; detach: boolean }
-  | { do: "ladder"; sizes: number[]; strategies: ("free" | "launder" | "migrate")[]; attempts: number }
+  | {
+      do: "ladder";
+      sizes: number[];
+      strategies: ("free" | "launder" | "migrate")[];
+      attempts: number;
+    }
   | { do: "netback"; packets: number; mode: "destructor" | "callback" }
   | { do: "hibernate" }
   | { do: "hotplug"; sections: number; cacheOps: number }
@@ -152,7 +170,8 @@ export function parseScenario(input: unknown, source = "scenario"): Scenario {
   const issue = r.error.issues[0]!;
   const path = issue.path.map(String).join(".");
   let got: unknown = input;
-  for (const p of issue.path) got = (got as Record<string | number, unknown> | undefined)?.[p as string];
+  for (const p of issue.path)
+    got = (got as Record<string | number, unknown> | undefined)?.[p as string];
   throw new InvalidArgumentError(
     `${source}: ${path || "(root)"}: ${issue.message} (got ${describe(got)})`,
     "EINVAL",
@@ -175,8 +194,8 @@ export const SCENARIOS: Record<string, ScenarioInput> = {
       { do: "pagecache", ops: 30_000, files: 32, pagesPerFile: 4096 },
       { do: "fragment", fill: 0.06, keepEvery: 16 },
       { do: "isa" },
-      { do: "capture" },
-      { do: "ladder", sizes: [65536, MiB, 16 * MiB, 256 * MiB], attempts: 1 },
+      { do: "capture", legacy: false },
+      { do: "ladder", sizes: [65536, MiB, 16 * MiB, 64 * MiB], attempts: 1 },
       { do: "netback", packets: 3000 },
       { do: "hotplug", sections: 1, cacheOps: 3000 },
       { do: "hibernate" },
@@ -210,19 +229,29 @@ export const SCENARIOS: Record<string, ScenarioInput> = {
   },
   "capture-i386": {
     name: "capture-i386",
-    description: "FreeBSD PR 55081 on i386-4g: contigmalloc fails for kernel VA, the split API works",
+    description:
+      "FreeBSD PR 55081 on i386-4g: contigmalloc fails for kernel VA, the split API works",
     machine: "i386-4g",
-    steps: [{ do: "pagecache", ops: 20_000 }, { do: "capture", bytes: GiB }],
+    steps: [
+      { do: "pagecache", ops: 20_000 },
+      { do: "capture", bytes: GiB },
+    ],
   },
   netback: {
     name: "netback",
     description: "Xen netfront/netback with foreign pages and destructors",
-    steps: [{ do: "churn", ops: 20_000 }, { do: "netback", packets: 20_000 }],
+    steps: [
+      { do: "churn", ops: 20_000 },
+      { do: "netback", packets: 20_000 },
+    ],
   },
   hotplug: {
     name: "hotplug",
     description: "a section added, filled with page cache, its pages migrated out, removed",
-    steps: [{ do: "churn", ops: 20_000 }, { do: "hotplug", sections: 2, cacheOps: 20_000 }],
+    steps: [
+      { do: "churn", ops: 20_000 },
+      { do: "hotplug", sections: 2, cacheOps: 20_000 },
+    ],
   },
   hibernate: {
     name: "hibernate",

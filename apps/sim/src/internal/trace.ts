@@ -133,7 +133,10 @@ export function parseTrace(text: string, name = "trace"): ParsedTrace {
       if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("not an object");
       return v as Record<string, unknown>;
     } catch (e) {
-      return bad(`${name}: line ${k + 1}: expected a JSON object (${(e as Error).message})`, `line ${k + 1}`);
+      return bad(
+        `${name}: line ${k + 1}: expected a JSON object (${(e as Error).message})`,
+        `line ${k + 1}`,
+      );
     }
   };
   const h = parse(0);
@@ -142,11 +145,17 @@ export function parseTrace(text: string, name = "trace"): ParsedTrace {
   if (typeof h.machine !== "object" || h.machine === null)
     bad(`${name}: line 1: header.machine: expected a machine spec object`, "header.machine");
   if (h.bootAllocator !== "rootmem" && h.bootAllocator !== "memblock")
-    bad(`${name}: line 1: header.bootAllocator: expected "rootmem" or "memblock"`, "header.bootAllocator");
+    bad(
+      `${name}: line 1: header.bootAllocator: expected "rootmem" or "memblock"`,
+      "header.bootAllocator",
+    );
   for (const f of ["minFreeKbytes", "cpus", "seed"]) {
     const v = h[f];
     if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0)
-      bad(`${name}: line 1: header.${f}: expected a non-negative integer, got ${JSON.stringify(v)}`, `header.${f}`);
+      bad(
+        `${name}: line 1: header.${f}: expected a non-negative integer, got ${JSON.stringify(v)}`,
+        `header.${f}`,
+      );
   }
   const ops: TraceOp[] = [];
   let end: TraceEnd | null = null;
@@ -158,7 +167,8 @@ export function parseTrace(text: string, name = "trace"): ParsedTrace {
       end = o as unknown as TraceEnd;
       continue;
     }
-    if (typeof o.op !== "string") bad(`${name}: line ${k + 1}: op: expected a string`, `line ${k + 1}.op`);
+    if (typeof o.op !== "string")
+      bad(`${name}: line ${k + 1}: op: expected a string`, `line ${k + 1}.op`);
     ops.push(o as TraceOp);
   }
   return { header: h as unknown as TraceHeader, ops, end };

@@ -144,7 +144,9 @@ export class ContigDriver {
           boundaryPages > 0 &&
           Math.floor(s / boundaryPages) !== Math.floor((s + pages - 1) / boundaryPages)
         ) {
-          s = Math.ceil(Math.ceil((s + 1) / boundaryPages) * boundaryPages / alignPages) * alignPages;
+          s =
+            Math.ceil((Math.ceil((s + 1) / boundaryPages) * boundaryPages) / alignPages) *
+            alignPages;
           p = s;
           continue;
         }
@@ -155,6 +157,47 @@ export class ContigDriver {
         p = s;
       }
     }
+    return -1;
+  }
+
+  /** The lowest fitting window made only of free buddy blocks (per-CPU lists drained), or -1. */
+  private findFreeRun(req: ContigRequest): number {
+    const { pages, alignPages, boundaryPages } = req;
+    let runStart = -1;
+    let runEnd = -1;
+    const blocks = this.k.buddy.freeBlocks();
+    const tryRun = (a: number, b: number): number => {
+      const lo = Math.max(a, req.lowPfn);
+      const hi = Math.min(b, req.highPfn);
+      let s = Math.ceil(lo / alignPages) * alignPages;
+      while (s + pages <= hi) {
+        if (
+          boundaryPages > 0 &&
+          Math.floor(s / boundaryPages) !== Math.floor((s + pages - 1) / boundaryPages)
+        ) {
+          s =
+            Math.ceil((Math.ceil((s + 1) / boundaryPages) * boundaryPages) / alignPages) *
+            alignPages;
+          continue;
+        }
+        return s;
+      }
+      return -1;
+    };
+    for (const b of blocks) {
+      if (b.pfn >= req.highPfn) break;
+      const e = b.pfn + 2 ** b.order;
+      if (b.pfn === runEnd) runEnd = e;
+      else {
+        if (runStart >= 0 && runEnd - runStart >= pages) {
+          const s = tryRun(runStart, runEnd);
+          if (s >= 0) return s;
+        }
+        runStart = b.pfn;
+        runEnd = e;
+      }
+    }
+    if (runStart >= 0 && runEnd - runStart >= pages) return tryRun(runStart, runEnd);
     return -1;
   }
 
@@ -171,14 +214,22 @@ export class ContigDriver {
   }
 
   /** Makes every page of `[s, s + n)` free by laundering or migrating what is in the way. */
-  private clearWindow(s: number, n: number, strategy: ContigStrategy): { moved: number; ok: boolean } {
+  private clearWindow(
+    s: number,
+    n: number,
+    strategy: ContigStrategy,
+  ): { moved: number; ok: boolean } {
     const k = this.k;
     const db = k.machine.pages;
     let moved = 0;
     for (let p = s; p < s + n; p++) {
       const i = db.indexOf(p);
       const f = db.flags[i]!;
-      if ((f & (PG_buddy | PG_pcp)) !== 0) continue;
+      if ((f & PG_buddy) !== 0) {
+        p += 2 ** db.private[i]! - 1;
+        continue;
+      }
+      if ((f & PG_pcp) !== 0) continue;
       let head = p;
       let kind = k.kindAt(p);
       if (kind === undefined && db.refcount[i] === 0) {
@@ -248,14 +299,14 @@ export class ContigDriver {
       throw new KernelPanic("contig", `contig: size ${req.pages} pages`);
     k.buddy.drain();
     let pfn = -1;
-    for (let attempt = 0; attempt < 3 && pfn < 0; attempt++) {
+    const quick = this.findFreeRun(req);
+    if (quick >= 0 && k.buddy.allocContigRange(quick, quick + req.pages)) pfn = quick;
+    for (let attempt = 0; attempt < 3 && pfn < 0 && req.strategy !== "free"; attempt++) {
       const states = k.pageStates();
       const s = this.findWindow(req, states);
       if (s < 0) break;
-      if (req.strategy !== "free") {
-        const r = this.clearWindow(s, req.pages, req.strategy);
-        if (!r.ok) continue;
-      }
+      const r = this.clearWindow(s, req.pages, req.strategy);
+      if (!r.ok) continue;
       k.buddy.drain();
       if (k.buddy.allocContigRange(s, s + req.pages)) pfn = s;
     }
@@ -346,51 +397,59 @@ export class ContigDriver {
    * The success ladder: for each strategy and size, `attempts` allocations (each freed at once) of
    * `bytes` below `highPfn`, aligned to the page size.
    */
-  runLadder(sizes: readonly number[], strategies: readonly ContigStrategy[], attempts: number, highPfn: number): LadderRung[] {
+  runLadder(
+    sizes: readonly number[],
+    strategies: readonly ContigStrategy[],
+    attempts: number,
+    highPfn: number,
+  ): LadderRung[] {
     const ps = this.k.machine.pageSize;
     const out: LadderRung[] = [];
     this.k.depth++;
     try {
-    for (const strategy of strategies) {
-      for (const bytes of sizes) {
-        const pages = Math.ceil(bytes / ps);
-        let successes = 0;
-        let moved = 0;
-        const t0 = this.k.now;
-        for (let a = 0; a < attempts; a++) {
-          const before = this.stats.laundered + this.stats.migrated;
-          const b = this.allocate({
-            pages,
-            lowPfn: 0,
-            highPfn,
-            alignPages: 1,
-            boundaryPages: 0,
-            strategy,
-            kind: "contig",
-            label: `ladder-${bytes}`,
-          });
-          moved += this.stats.laundered + this.stats.migrated - before;
-          if (b !== null) {
-            successes++;
-            this.free(b);
+      for (const strategy of strategies) {
+        for (const bytes of sizes) {
+          const pages = Math.ceil(bytes / ps);
+          let successes = 0;
+          let moved = 0;
+          const t0 = this.k.now;
+          for (let a = 0; a < attempts; a++) {
+            const before = this.stats.laundered + this.stats.migrated;
+            const b = this.allocate({
+              pages,
+              lowPfn: 0,
+              highPfn,
+              alignPages: 1,
+              boundaryPages: 0,
+              strategy,
+              kind: "contig",
+              label: `ladder-${bytes}`,
+            });
+            moved += this.stats.laundered + this.stats.migrated - before;
+            if (b !== null) {
+              successes++;
+              this.free(b);
+            }
           }
+          const rung: LadderRung = {
+            strategy,
+            bytes,
+            attempts,
+            successes,
+            meanUs: (this.k.now - t0) / attempts,
+            moved,
+          };
+          out.push(rung);
+          this.ladder.push(rung);
         }
-        const rung: LadderRung = {
-          strategy,
-          bytes,
-          attempts,
-          successes,
-          meanUs: (this.k.now - t0) / attempts,
-          moved,
-        };
-        out.push(rung);
-        this.ladder.push(rung);
       }
-    }
     } finally {
       this.k.depth--;
     }
-    this.k.step({ op: "contig.ladder", sizes: [...sizes], strategies: [...strategies], attempts, highPfn }, 10);
+    this.k.step(
+      { op: "contig.ladder", sizes: [...sizes], strategies: [...strategies], attempts, highPfn },
+      10,
+    );
     return out;
   }
 

@@ -124,7 +124,10 @@ export class NetbackPair {
   /** The per-page destructor: the slot goes on the dealloc ring. */
   private destructor(slot: number): void {
     if (this.slotState[slot] !== SLOT_INFLIGHT)
-      throw new KernelPanic("invariant", `netback: destructor on slot ${slot}, which is not in flight`);
+      throw new KernelPanic(
+        "invariant",
+        `netback: destructor on slot ${slot}, which is not in flight`,
+      );
     this.stats.destructorCalls++;
     this.slotState[slot] = SLOT_DEALLOC;
     this.deallocRing.push(slot);
@@ -203,7 +206,8 @@ export class NetbackPair {
           this.processDealloc();
         }
         const slot = this.pending.pop();
-        if (slot === undefined) throw new KernelPanic("netback", "netback: no pending slot after a flush");
+        if (slot === undefined)
+          throw new KernelPanic("netback", "netback: no pending slot after a flush");
         this.mapGrant(slot, ref);
         const skb: Skb = { slot, refs: 1, bornUs: k.now, copy: -1 };
         if (rng.next() < 0.1) {
@@ -340,7 +344,12 @@ export class NetbackPair {
 
   /** Figures for the digest. */
   digestParts(): number[] {
-    return [this.stats.requests, this.stats.responses, this.stats.destructorCalls, this.held.length];
+    return [
+      this.stats.requests,
+      this.stats.responses,
+      this.stats.destructorCalls,
+      this.held.length,
+    ];
   }
 
   /**
@@ -354,12 +363,18 @@ export class NetbackPair {
     const seen = new Uint8Array(n);
     for (const s of this.pending) {
       if (seen[s]! || this.slotState[s] !== SLOT_PENDING)
-        throw new KernelPanic("invariant", `invariant: netback slot ${s} twice or misfiled (pending)`);
+        throw new KernelPanic(
+          "invariant",
+          `invariant: netback slot ${s} twice or misfiled (pending)`,
+        );
       seen[s] = 1;
     }
     for (const s of this.deallocRing) {
       if (seen[s]! || this.slotState[s] !== SLOT_DEALLOC)
-        throw new KernelPanic("invariant", `invariant: netback slot ${s} twice or misfiled (dealloc)`);
+        throw new KernelPanic(
+          "invariant",
+          `invariant: netback slot ${s} twice or misfiled (dealloc)`,
+        );
       seen[s] = 1;
     }
     let inflight = 0;
@@ -379,10 +394,17 @@ export class NetbackPair {
       const i = db.indexOf(this.slotPfn[s]!);
       const f = db.flags[i]!;
       if (this.mode === "destructor" && (f & PG_foreign) === 0)
-        throw new KernelPanic("invariant", `invariant: netback pool page of slot ${s} lost PG_foreign`);
+        throw new KernelPanic(
+          "invariant",
+          `invariant: netback pool page of slot ${s} lost PG_foreign`,
+        );
       if (this.slotState[s] === SLOT_PENDING && this.mode === "destructor" && db.refcount[i] !== 0)
-        throw new KernelPanic("invariant", `invariant: idle foreign page of slot ${s} has count ${db.refcount[i]}`);
+        throw new KernelPanic(
+          "invariant",
+          `invariant: idle foreign page of slot ${s} has count ${db.refcount[i]}`,
+        );
     }
-    if (this.destructorRunning) throw new KernelPanic("invariant", "invariant: destructor re-entered");
+    if (this.destructorRunning)
+      throw new KernelPanic("invariant", "invariant: destructor re-entered");
   }
 }

@@ -84,12 +84,14 @@ export class PciCaptureCard {
       } else if (!k.contig.kmapin(b)) {
         legacyResult = "no-kva";
         k.log.print(
-          `${d.name}: contigmalloc(${mib}M): kernel map full (${Math.floor(k.extent.kernelVa.largestFree() * ps / 2 ** 20)}M of kernel virtual space left); FreeBSD 4.7's contigmalloc1 leaked the wired pages here, the fixed path frees them`,
+          `${d.name}: contigmalloc(${mib}M): kernel map full (${Math.floor((k.extent.kernelVa.largestFree() * ps) / 2 ** 20)}M of kernel virtual space left); FreeBSD 4.7's contigmalloc1 leaked the wired pages here, the fixed path frees them`,
         );
         k.contig.free(b);
       } else {
         legacyResult = "ok";
-        k.log.print(`${d.name}: contigmalloc(${mib}M): mapped at kernel va page 0x${b.kvaPage.toString(16)}`);
+        k.log.print(
+          `${d.name}: contigmalloc(${mib}M): mapped at kernel va page 0x${b.kvaPage.toString(16)}`,
+        );
         k.contig.free(b);
       }
     }

@@ -4,12 +4,7 @@
  *
  * @module
  */
-import {
-  __GFP_MOVABLE,
-  __GFP_RECLAIMABLE,
-  GFP_HIGHUSER_MOVABLE,
-  GFP_KERNEL,
-} from "@mem/buddy";
+import { __GFP_MOVABLE, __GFP_RECLAIMABLE, GFP_HIGHUSER_MOVABLE, GFP_KERNEL } from "@mem/buddy";
 import type { Kernel } from "../kernel.js";
 import { Rng } from "../rng.js";
 
@@ -41,7 +36,12 @@ export interface ChurnResult {
 }
 
 /** Runs the churn with its own generator seeded by `seed`; `onProgress(done)` every 4096 ops. */
-export function churn(k: Kernel, p: ChurnParams, seed: number, onProgress?: (done: number) => void): ChurnResult {
+export function churn(
+  k: Kernel,
+  p: ChurnParams,
+  seed: number,
+  onProgress?: (done: number) => void,
+): ChurnResult {
   const rng = new Rng(seed);
   const gfps = [GFP_KERNEL, GFP_HIGHUSER_MOVABLE, GFP_KERNEL | __GFP_RECLAIMABLE];
   void __GFP_MOVABLE;

@@ -28,7 +28,11 @@ export interface FragmentResult {
 }
 
 /** Runs the stress; the kept allocations stay (their handles are returned). */
-export function fragment(k: Kernel, p: FragmentParams, seed: number): FragmentResult & { handles: number[] } {
+export function fragment(
+  k: Kernel,
+  p: FragmentParams,
+  seed: number,
+): FragmentResult & { handles: number[] } {
   const rng = new Rng(seed);
   const target = Math.floor(k.buddy.freePageCount * p.fill);
   const hs: number[] = [];

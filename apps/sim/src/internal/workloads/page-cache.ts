@@ -29,7 +29,12 @@ export interface PageCacheResult {
 }
 
 /** Runs the workload. */
-export function pageCacheWorkload(k: Kernel, p: PageCacheParams, seed: number, onProgress?: (done: number) => void): PageCacheResult {
+export function pageCacheWorkload(
+  k: Kernel,
+  p: PageCacheParams,
+  seed: number,
+  onProgress?: (done: number) => void,
+): PageCacheResult {
   const rng = new Rng(seed);
   const pc = k.pageCache;
   const cap = Math.floor(k.buddy.managedPages * p.maxFraction);
