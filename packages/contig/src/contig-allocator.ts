@@ -762,6 +762,23 @@ export class ContigAllocator {
     return kva;
   }
 
+  /**
+   * The physical address behind kernel virtual address `va` of a contiguous allocation's mapping
+   * (`vtophys`), or -1 when no contiguous allocation maps it.
+   */
+  vtophys(va: number): number {
+    assertUint("va", va);
+    for (const a of this.byKva.values()) {
+      const size = a.pages * this.pageSize;
+      if (va >= a.kva && va < a.kva + size) {
+        const off = va - a.kva;
+        const page = Math.floor(off / this.pageSize);
+        return this.db.pfnOf(this.db.indexOf(a.pfn + page)) * this.pageSize + (off % this.pageSize);
+      }
+    }
+    return -1;
+  }
+
   /** The live allocation at `pfn` of `pages` pages, its current handle. */
   handleAt(pfn: number): ContigHandle | null {
     return this.byPfn.get(pfn)?.handle ?? null;

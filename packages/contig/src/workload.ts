@@ -28,7 +28,7 @@ export interface FragmentOptions {
   readonly seed?: number;
   /** Share of the free pages to allocate first (default 0.9). */
   readonly fill?: number;
-  /** Share of allocated pages that are movable (default 0.6). */
+  /** Share of allocated pages (not allocations) that are movable (default 0.6). */
   readonly movable?: number;
   /** Share of movable pages that are dirty (default 0.3). */
   readonly dirty?: number;
@@ -164,7 +164,10 @@ export function fragmentMemory(
       unmovableCount -= 2 ** order;
     }
   };
-  const allocOne = (): boolean => (rnd() < movable ? allocMovable() : allocKernel());
+  // Per-allocation probability giving a `movable` share of pages (kernel blocks average k pages).
+  const k = (2 ** (kmax + 1) - 1) / (kmax + 1);
+  const pm = movable >= 1 ? 1 : (movable * k) / (1 - movable + movable * k);
+  const allocOne = (): boolean => (rnd() < pm ? allocMovable() : allocKernel());
 
   const target = Math.floor(buddy.freePageCount * fill);
   let allocated = 0;

@@ -77,6 +77,10 @@ export interface ContigCompat {
   ): number;
   /** Frees the pages of `uvm_pglistalloc`. */
   uvm_pglistfree(rlist: number[]): void;
+  /** The physical address behind a contigmalloc'd kernel address, or -1. */
+  vtophys(va: number): number;
+  /** `VM_PAGE_TO_PHYS(&vm_page_array[index])`: the physical address of page array entry `index`. */
+  VM_PAGE_TO_PHYS(index: number): number;
 }
 
 /**
@@ -126,5 +130,10 @@ export function createContigCompat(
     uvm_pglistalloc: (size, low, high, alignment, boundary, rlist, nsegs, _waitok) =>
       a.pglistAlloc(size, low, high, alignment, boundary, rlist, nsegs),
     uvm_pglistfree: (rlist) => a.pglistFree(rlist),
+    vtophys: (va) => a.vtophys(va),
+    VM_PAGE_TO_PHYS: (index) => {
+      const i = vm_page_array.indexOrPanic(index);
+      return vm_page_array.pfnOf(i) * allocator.machine.pageSize;
+    },
   };
 }
