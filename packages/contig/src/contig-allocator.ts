@@ -642,10 +642,10 @@ export class ContigAllocator {
       "allocate",
       this.pageSize,
       req.size,
-      req.low ?? 0,
-      req.high ?? Number.MAX_SAFE_INTEGER,
-      req.alignment ?? this.pageSize,
-      req.boundary ?? 0,
+      req.low === undefined ? 0 : req.low,
+      req.high === undefined ? Number.MAX_SAFE_INTEGER : req.high,
+      req.alignment === undefined ? this.pageSize : req.alignment,
+      req.boundary === undefined ? 0 : req.boundary,
       false,
     );
     let kva = 0;
