@@ -192,7 +192,7 @@ export function bootKernel(options: BootOptions = {}): Kernel {
     log.print(`RAMDISK: [mem ${hex(initrd, 8)}-${hex(initrd + initrdBytes - 1, 8)}]`);
   }
   log.advance(50);
-  log.print(...late.filter((l) => !l.startsWith("Total pages:")));
+  log.print(...late);
 
   // Boot-time structures.
   for (const node of machine.nodes) {
