@@ -328,6 +328,12 @@ export class NetbackPair {
     this.k.step({ op: "net.quiesce" }, 10);
   }
 
+  /** Removes netback's free hook (the pool pages stay with their owner). */
+  detachHook(): void {
+    this.hookOff?.();
+    this.hookOff = null;
+  }
+
   /** Counters with the ring occupancy. */
   snapshot(): NetbackStats {
     let pending = 0;
