@@ -19,6 +19,7 @@ import {
   InvalidArgumentError,
   KernelPanic,
   type Machine,
+  type PageDatabase,
   PG_buddy,
   PG_foreign,
   PG_hole,
@@ -41,9 +42,13 @@ const NOT_OWNABLE = PG_buddy | PG_pcp | PG_reserved | PG_hole;
 /** The claiming free hook: a class, so the hot path is one monomorphic method call. */
 class ForeignFreeHook implements FreePageHook {
   readonly name = "xen-foreign";
-  constructor(private readonly fp: ForeignPages) {}
+  // The database object is stable (hot-add replaces its arrays, which are read afresh below).
+  private readonly db: PageDatabase;
+  constructor(private readonly fp: ForeignPages) {
+    this.db = fp.machine.pages;
+  }
   onFree(pfn: number, order: number): boolean {
-    const db = this.fp.machine.pages;
+    const db = this.db;
     const i = db.indexOf(pfn);
     if (i < 0 || (db.flags[i]! & PG_foreign) === 0) return false;
     this.fp.claim(i, pfn, order);

@@ -88,14 +88,14 @@ describe("@mem/xen-foreign/compat", () => {
     expect(gnttab_grant_foreign_access(0, 1, 0)).toBe(ENOSPC);
     set_current_domain(0);
     const handle = { value: -1 };
-    expect(gnttab_map_grant_ref(host, GNTMAP_host_map | GNTMAP_readonly, ref, guest.id, handle)).toBe(
-      GNTST_okay,
-    );
+    expect(
+      gnttab_map_grant_ref(host, GNTMAP_host_map | GNTMAP_readonly, ref, guest.id, handle),
+    ).toBe(GNTST_okay);
     expect(handle.value).toBeGreaterThanOrEqual(0);
     const h2 = { value: -7 };
-    expect(gnttab_map_grant_ref(host + 1, GNTMAP_host_map | GNTMAP_readonly, ref, guest.id, h2)).toBe(
-      GNTST_general_error,
-    );
+    expect(
+      gnttab_map_grant_ref(host + 1, GNTMAP_host_map | GNTMAP_readonly, ref, guest.id, h2),
+    ).toBe(GNTST_general_error);
     expect(gnttab_map_grant_ref(host, GNTMAP_host_map, 99, guest.id, h2)).toBe(GNTST_bad_gntref);
     expect(h2.value).toBe(-7);
     set_current_domain(guest.id);

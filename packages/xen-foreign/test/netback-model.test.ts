@@ -29,8 +29,14 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ t: fc.constant("send" as const), n: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ t: fc.constant("receive" as const), n: fc.integer({ min: 0, max: 6 }) }),
   fc.constant({ t: "tx" as const }),
-  fc.record({ t: fc.constant("deliver" as const), r: fc.double({ min: 0, max: 0.999, noNaN: true }) }),
-  fc.record({ t: fc.constant("clone" as const), r: fc.double({ min: 0, max: 0.999, noNaN: true }) }),
+  fc.record({
+    t: fc.constant("deliver" as const),
+    r: fc.double({ min: 0, max: 0.999, noNaN: true }),
+  }),
+  fc.record({
+    t: fc.constant("clone" as const),
+    r: fc.double({ min: 0, max: 0.999, noNaN: true }),
+  }),
   fc.record({ t: fc.constant("tap" as const), r: fc.double({ min: 0, max: 0.999, noNaN: true }) }),
   fc.record({
     t: fc.constant("hold" as const),
