@@ -13,8 +13,8 @@ export function pageRequest(
   c: ContigAllocator,
   size: number,
   alignment: number,
-  low = 0,
-  high = Number.MAX_SAFE_INTEGER,
+  low: number = 0,
+  high: number = Number.MAX_SAFE_INTEGER,
 ): PageRequest {
   return checkRequest("bench", c.machine.pageSize, size, low, high, alignment, 0, false);
 }

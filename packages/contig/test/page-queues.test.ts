@@ -38,11 +38,18 @@ describe("PageQueues", () => {
     const q = new PageQueues(m);
     const written: number[] = [];
     let ok = true;
-    q.setPager({ writePage: (p) => (written.push(p), ok) });
+    q.setPager({
+      writePage: (p) => {
+        written.push(p);
+        return ok;
+      },
+    });
     const pfns = [0, 1, 2, 3].map(() => b.alloc(GFP_HIGHUSER_MOVABLE, 0));
     for (const p of pfns) q.add(p, PQ_INACTIVE);
-    m.pages.flags[m.pages.indexOf(pfns[1]!)] |= PG_dirty;
-    m.pages.flags[m.pages.indexOf(pfns[2]!)] |= PG_dirty;
+    for (const p of [pfns[1]!, pfns[2]!]) {
+      const i = m.pages.indexOf(p);
+      m.pages.flags[i] = m.pages.flags[i]! | PG_dirty;
+    }
     b.getPage(pfns[3]!);
     ok = false;
     const r1 = q.launder(PQ_INACTIVE, 0, pfns[2]!);

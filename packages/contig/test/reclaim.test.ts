@@ -31,7 +31,7 @@ function fill(pinEvery = 0) {
     if (pinEvery > 0 && h % pinEvery === 0) {
       const k = b.alloc(GFP_KERNEL, 0);
       if (k < 0) break;
-      m.pages.flags[m.pages.indexOf(k)] |= PG_pinned;
+      m.pages.flags[m.pages.indexOf(k)] = m.pages.flags[m.pages.indexOf(k)]! | PG_pinned;
       h++;
       continue;
     }
@@ -42,7 +42,7 @@ function fill(pinEvery = 0) {
       break;
     }
     if (h % 4 === 0) {
-      m.pages.flags[m.pages.indexOf(pfn)] |= PG_dirty;
+      m.pages.flags[m.pages.indexOf(pfn)] = m.pages.flags[m.pages.indexOf(pfn)]! | PG_dirty;
       dirty.add(h);
     }
     pages.push(pfn);
@@ -60,7 +60,7 @@ function squeeze(env: ReturnType<typeof fill>): void {
     if (!c.freeSet.get(i)) continue;
     const p = db.pfnOf(i);
     b.allocContigRange(p, p + 1);
-    db.flags[i] |= PG_pinned;
+    db.flags[i] = db.flags[i]! | PG_pinned;
   }
   const tail = pages.splice(pages.length - 1800);
   tail.forEach((pfn, k) => {
@@ -114,7 +114,7 @@ describe("laundering (two passes)", () => {
     for (const pfn of pages) {
       const i = m.pages.indexOf(pfn);
       if (q.queueAt(i) !== PQ_CACHE) continue;
-      if (pfn % 256 === 7) m.pages.flags[i] |= PG_locked;
+      if (pfn % 256 === 7) m.pages.flags[i] = m.pages.flags[i]! | PG_locked;
       if (pfn % 256 === 9) b.getPage(pfn);
     }
     expect(c.allocate({ size: 2 * M })).toBeNull();
@@ -179,8 +179,10 @@ describe("reclaim by migration", () => {
     const { c, m, b, pages } = env;
     squeeze(env);
     const db = m.pages;
-    for (const pfn of pages) if (pfn % 16 === 3) db.flags[db.indexOf(pfn)] |= PG_foreign;
-    for (const pfn of pages) if (pfn % 16 === 11) db.flags[db.indexOf(pfn)] |= PG_locked;
+    for (const pfn of pages)
+      if (pfn % 16 === 3) db.flags[db.indexOf(pfn)] = db.flags[db.indexOf(pfn)]! | PG_foreign;
+    for (const pfn of pages)
+      if (pfn % 16 === 11) db.flags[db.indexOf(pfn)] = db.flags[db.indexOf(pfn)]! | PG_locked;
     const digest = b.stateDigest();
     expect(c.allocate({ size: 256 * 1024, reclaim: "migrate" })).toBeNull();
     expect(c.stats.migrated).toBe(0);
