@@ -15,6 +15,8 @@ import { InvariantError } from "./internal/kernel.js";
 import { PROC_FILES } from "./internal/proc.js";
 import type { ProgressFn, RunResult } from "./internal/run.js";
 import { loadScenario, SCENARIOS } from "./internal/scenarios.js";
+import { writeRunReport } from "./report/write.js";
+import { sweepCommand } from "./sweep/command.js";
 
 /** What a command wrote and how it ended. */
 export interface CliResult {
@@ -176,7 +178,8 @@ function runCommand(): Command {
       "showcase",
     )
     .option("--trace <file>", "record every operation to a JSON Lines trace")
-    .action((name: string, o: CommonOpts & { trace?: string }) => {
+    .option("--report <file.html>", "write a self-contained HTML report of the run")
+    .action((name: string, o: CommonOpts & { trace?: string; report?: string }) => {
       const scenario = loadScenario(name);
       const bar = o.quiet || o.json ? { fn: undefined, stop: () => {} } : progressBar();
       let r: RunResult;
@@ -184,6 +187,10 @@ function runCommand(): Command {
         r = simulate(scenario, { ...bootOptions(o), trace: o.trace, onProgress: bar.fn });
       } finally {
         bar.stop();
+      }
+      if (o.report) {
+        writeRunReport(o.report, r);
+        if (!o.json) process.stderr.write(`sim: report written to ${o.report}\n`);
       }
       if (o.json) out(JSON.stringify(r));
       else if (o.quiet) out(summary(r));
@@ -256,6 +263,7 @@ export function createProgram(): Command {
   program.addCommand(procCommand());
   program.addCommand(replayCommand());
   program.addCommand(scenariosCommand());
+  program.addCommand(sweepCommand());
   for (const c of program.commands) c.exitOverride();
   return program;
 }
