@@ -372,14 +372,20 @@ for (const engine of engines) {
         engine,
       });
       expect(ex.allocRegion(0, pages)).toBe(0);
+      // One expect per phase (not per page): the checks are the same, the suite stays fast.
+      let bad = 0;
       // free every page (odd ones first: half a million... runs split), like vm_page_startup
-      for (let p = 1; p < pages; p += 2) expect(ex.free(p, 1)).toBe(true);
+      for (let p = 1; p < pages; p += 2) if (ex.free(p, 1) !== true) bad++;
+      expect(bad).toBe(0);
       expect(ex.runCount).toBe(pages / 2);
-      for (let p = 0; p < pages; p += 2) expect(ex.free(p, 1)).toBe(true);
+      for (let p = 0; p < pages; p += 2) if (ex.free(p, 1) !== true) bad++;
+      expect(bad).toBe(0);
       expect(ex.runCount).toBe(0);
       // vm_page_alloc / vm_page_free
-      for (let p = 0; p < pages; p += 3) expect(ex.allocRegion(p, 1)).toBe(p);
-      for (let p = 0; p < pages; p += 6) expect(ex.free(p, 1)).toBe(true);
+      for (let p = 0; p < pages; p += 3) if (ex.allocRegion(p, 1) !== p) bad++;
+      expect(bad).toBe(0);
+      for (let p = 0; p < pages; p += 6) if (ex.free(p, 1) !== true) bad++;
+      expect(bad).toBe(0);
       expect(ex.runCount).toBe(Math.ceil(pages / 3) - Math.ceil(pages / 6));
       expect(ex.freeDescriptors).toBe(pages - ex.runCount);
     });

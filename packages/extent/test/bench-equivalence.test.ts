@@ -12,6 +12,7 @@ import {
 } from "@mem/extent/compat";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { TreeEngine } from "../src/internal/tree-engine.js";
 import { checkInvariants, runsOf } from "./helpers.js";
 
 // Model-based equivalence: the O(log n) run store against the linear list (NetBSD's algorithm,
@@ -172,8 +173,8 @@ function apply(ex: extent, c: Config, op: Op): string {
   return outcome(() => extent_free(ex, lo, hi - lo + 1, 0));
 }
 
-function runModel(c: Config, ops: Op[]): void {
-  const tree = make(c, "tree");
+function runModel(c: Config, ops: Op[], treeMap?: extent): void {
+  const tree = treeMap ?? make(c, "tree");
   const lin = make(c, "linear");
   const inside = c.diagnostic;
   for (const op of ops) {
@@ -290,5 +291,80 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       ),
       { numRuns: 300 },
     );
+  }, 60_000);
+
+  it("agrees on constrained best fit over many gaps (class pruning, lazily indexed gaps)", () => {
+    // Many gaps of similar lengths and every start class: the best-fit scan switches to
+    // pruning by gap-start class (alignment and boundary up to 64), and the gap index is filled
+    // lazily between scans, through splits, trims, whole-run frees and three-way merges.
+    let pruned = 0;
+    const bestOp: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          t: fc.constant("alloc" as const),
+          lo: fc.integer({ min: 0, max: 0x80 }),
+          hi: fc.integer({ min: 0x300, max: 0x3ff }),
+          size: fc.integer({ min: 1, max: 24 }),
+          alignExp: fc.integer({ min: 0, max: 6 }),
+          skew: fc.integer({ min: 0, max: 9 }),
+          boundExp: fc.oneof(fc.constant(-1), fc.integer({ min: 3, max: 6 })),
+          flags: fc.constantFrom(0, 0, 0, EX_BOUNDZERO, EX_FAST),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          t: fc.constant("free" as const),
+          pick: fc.nat(),
+          a: fc.nat(),
+          b: fc.nat(),
+          raw: fc.constant(false),
+          off: fc.constant(0),
+          size: fc.constant(1),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          t: fc.constant("region" as const),
+          off: fc.integer({ min: 0, max: 0x3ff }),
+          size: fc.integer({ min: 1, max: 0x10 }),
+          flags: fc.constant(0),
+        }),
+      },
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(32 as const, 64 as const),
+        fc.boolean(),
+        fc.constantFrom("low" as const, "mid" as const),
+        fc.array(fc.integer({ min: 0, max: 0x3ff }), { minLength: 20, maxLength: 120 }),
+        fc.array(bestOp, { minLength: 1, maxLength: 60 }),
+        (wordBits, coalesce, place, seeds, ops) => {
+          const c: Config = {
+            wordBits,
+            coalesce,
+            fixed: null,
+            diagnostic: false,
+            place,
+            span: 0x3ff,
+          };
+          const pre: Op[] = seeds.map((off) => ({
+            t: "region",
+            off,
+            size: 1 + (off % 5),
+            flags: 0,
+          }));
+          const tree = make(c, "tree");
+          const before = (tree.engine as TreeEngine).classScans;
+          runModel(c, [...pre, ...ops], tree);
+          pruned += (tree.engine as TreeEngine).classScans - before;
+        },
+      ),
+      { numRuns: 80 },
+    );
+    // The generator must reach the pruned scan, or this test would prove nothing about it.
+    expect(pruned).toBeGreaterThan(50);
   }, 60_000);
 });

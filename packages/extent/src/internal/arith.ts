@@ -37,6 +37,8 @@ export function leOv(x: number, y: number, z: number, mod: number): boolean {
 /** True when `v` is a power of two (v >= 1). */
 export function isPow2(v: number): boolean {
   if (v < 1) return false;
+  // alignments and boundaries below 2^30 fit a 32-bit word: the usual test is exact there
+  if (v <= 0x40000000) return (v & (v - 1)) === 0;
   // exact for integers up to 2^53: a power of two has log2 integral
   return 2 ** Math.round(Math.log2(v)) === v;
 }

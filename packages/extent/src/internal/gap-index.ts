@@ -6,16 +6,29 @@ function prio(): number {
   return seed >>> 0;
 }
 
+/** Gap starts are classed modulo this power of two (residue masks: two 32-bit flag words). */
+export const RESIDUES = 64;
+
 /**
  * Free gaps ordered by (length, rank), where rank is the start of the run that follows the gap
  * (so rank order is address order). A treap in typed arrays; O(log n) expected per operation.
+ * Each node is augmented with the set of classes (gap start mod 64) present in its subtree, as
+ * two 32-bit flag words, so that a constrained best fit can skip gaps whose alignment class
+ * cannot beat the best overhead found so far.
  */
 export class GapIndex {
   private K1 = new Float64Array(16);
   private K2 = new Float64Array(16);
   private L = new Int32Array(16);
   private R = new Int32Array(16);
+  /** Parent (0 for the root). */
+  private U = new Int32Array(16);
   private P = new Uint32Array(16);
+  /** Class of the gap start (0..63). */
+  private C = new Uint8Array(16);
+  /** Classes present in the subtree: bits 0-31 and 32-63 (flag words). */
+  private A1 = new Int32Array(16);
+  private A2 = new Int32Array(16);
   private cap = 16;
   private next = 1;
   private readonly freeNodes: number[] = [];
@@ -23,111 +36,265 @@ export class GapIndex {
 
   private grow(): void {
     const cap = this.cap * 2;
-    const k1 = new Float64Array(cap);
-    k1.set(this.K1);
-    this.K1 = k1;
-    const k2 = new Float64Array(cap);
-    k2.set(this.K2);
-    this.K2 = k2;
-    const l = new Int32Array(cap);
-    l.set(this.L);
-    this.L = l;
-    const r = new Int32Array(cap);
-    r.set(this.R);
-    this.R = r;
+    const f = (a: Float64Array): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    const i = (a: Int32Array): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.K1 = f(this.K1);
+    this.K2 = f(this.K2);
+    this.L = i(this.L);
+    this.R = i(this.R);
+    this.U = i(this.U);
+    this.A1 = i(this.A1);
+    this.A2 = i(this.A2);
     const p = new Uint32Array(cap);
     p.set(this.P);
     this.P = p;
+    const c = new Uint8Array(cap);
+    c.set(this.C);
+    this.C = c;
     this.cap = cap;
   }
 
-  private less(a1: number, a2: number, t: number): boolean {
-    const b1 = this.K1[t]!;
-    return a1 < b1 || (a1 === b1 && a2 < this.K2[t]!);
-  }
-
-  private ins(t: number, x: number): number {
-    if (t === 0) return x;
-    if (this.less(this.K1[x]!, this.K2[x]!, t)) {
-      const c = this.ins(this.L[t]!, x);
-      this.L[t] = c;
-      if (this.P[c]! > this.P[t]!) {
-        this.L[t] = this.R[c]!;
-        this.R[c] = t;
-        return c;
-      }
-    } else {
-      const c = this.ins(this.R[t]!, x);
-      this.R[t] = c;
-      if (this.P[c]! > this.P[t]!) {
-        this.R[t] = this.L[c]!;
-        this.L[c] = t;
-        return c;
-      }
-    }
-    return t;
+  private pull(t: number): void {
+    const l = this.L[t]!;
+    const r = this.R[t]!;
+    const c = this.C[t]!;
+    const A1 = this.A1;
+    const A2 = this.A2;
+    A1[t] = (c < 32 ? 1 << c : 0) | A1[l]! | A1[r]!;
+    A2[t] = (c >= 32 ? 1 << (c - 32) : 0) | A2[l]! | A2[r]!;
   }
 
   private merge(a: number, b: number): number {
     if (a === 0) return b;
     if (b === 0) return a;
     if (this.P[a]! > this.P[b]!) {
-      this.R[a] = this.merge(this.R[a]!, b);
+      const c = this.merge(this.R[a]!, b);
+      this.R[a] = c;
+      this.U[c] = a;
+      this.pull(a);
       return a;
     }
-    this.L[b] = this.merge(a, this.L[b]!);
+    const c = this.merge(a, this.L[b]!);
+    this.L[b] = c;
+    this.U[c] = b;
+    this.pull(b);
     return b;
   }
 
-  /** Add the gap (len, rank). */
-  add(len: number, rank: number): void {
+  /** Add the gap (len, rank); returns its node (a handle for `removeNode`). */
+  add(len: number, rank: number): number {
     let x: number;
     if (this.freeNodes.length > 0) x = this.freeNodes.pop()!;
     else {
       if (this.next >= this.cap) this.grow();
       x = this.next++;
     }
-    this.K1[x] = len;
-    this.K2[x] = rank;
-    this.L[x] = 0;
-    this.R[x] = 0;
-    this.P[x] = prio();
-    this.root = this.ins(this.root, x);
+    const K1 = this.K1;
+    const K2 = this.K2;
+    const L = this.L;
+    const R = this.R;
+    const U = this.U;
+    const P = this.P;
+    const c = (rank - len) % RESIDUES;
+    K1[x] = len;
+    K2[x] = rank;
+    L[x] = 0;
+    R[x] = 0;
+    const px = prio();
+    P[x] = px;
+    this.C[x] = c;
+    const b1 = c < 32 ? 1 << c : 0;
+    const b2 = c >= 32 ? 1 << (c - 32) : 0;
+    this.A1[x] = b1;
+    this.A2[x] = b2;
+    let t = this.root;
+    if (t === 0) {
+      this.root = x;
+      U[x] = 0;
+      return x;
+    }
+    let p = 0;
+    let left = false;
+    while (t !== 0) {
+      p = t;
+      const k1 = K1[t]!;
+      left = len < k1 || (len === k1 && rank < K2[t]!);
+      t = left ? L[t]! : R[t]!;
+    }
+    if (left) L[p] = x;
+    else R[p] = x;
+    U[x] = p;
+    // Rotate x up while its priority beats its parent's.
+    while (p !== 0 && px > P[p]!) {
+      const g = U[p]!;
+      if (L[p] === x) {
+        const m = R[x]!;
+        L[p] = m;
+        if (m !== 0) U[m] = p;
+        R[x] = p;
+      } else {
+        const m = L[x]!;
+        R[p] = m;
+        if (m !== 0) U[m] = p;
+        L[x] = p;
+      }
+      U[p] = x;
+      U[x] = g;
+      this.pull(p);
+      this.pull(x);
+      if (g === 0) this.root = x;
+      else if (L[g] === p) L[g] = x;
+      else R[g] = x;
+      p = g;
+    }
+    // The rest: x's ancestors, whose class masks gain x's class.
+    const A1 = this.A1;
+    const A2 = this.A2;
+    while (p !== 0) {
+      if ((A1[p]! & b1) === b1 && (A2[p]! & b2) === b2) break;
+      A1[p] = A1[p]! | b1;
+      A2[p] = A2[p]! | b2;
+      p = U[p]!;
+    }
+    return x;
+  }
+
+  /** Remove the gap held in node `t` (a handle returned by `add`). */
+  removeNode(t: number): void {
+    const L = this.L;
+    const R = this.R;
+    const U = this.U;
+    const parent = U[t]!;
+    const m = this.merge(L[t]!, R[t]!);
+    if (m !== 0) U[m] = parent;
+    if (parent === 0) this.root = m;
+    else if (L[parent] === t) L[parent] = m;
+    else R[parent] = m;
+    this.freeNodes.push(t);
+    const A1 = this.A1;
+    const A2 = this.A2;
+    let a = parent;
+    while (a !== 0) {
+      const o1 = A1[a]!;
+      const o2 = A2[a]!;
+      this.pull(a);
+      if (A1[a] === o1 && A2[a] === o2) break;
+      a = U[a]!;
+    }
   }
 
   /** Remove the gap (len, rank), which must be present. */
   remove(len: number, rank: number): void {
-    let parent = 0;
-    let left = false;
+    const K1 = this.K1;
+    const K2 = this.K2;
     let t = this.root;
     while (t !== 0) {
-      const k1 = this.K1[t]!;
-      const k2 = this.K2[t]!;
+      const k1 = K1[t]!;
+      const k2 = K2[t]!;
       if (k1 === len && k2 === rank) break;
-      parent = t;
-      left = len < k1 || (len === k1 && rank < k2);
-      t = left ? this.L[t]! : this.R[t]!;
+      t = len < k1 || (len === k1 && rank < k2) ? this.L[t]! : this.R[t]!;
     }
     if (t === 0) throw new Error(`GapIndex: missing gap (${len}, ${rank})`);
-    const m = this.merge(this.L[t]!, this.R[t]!);
-    if (parent === 0) this.root = m;
-    else if (left) this.L[parent] = m;
-    else this.R[parent] = m;
-    this.freeNodes.push(t);
+    this.removeNode(t);
   }
 
   /** First gap >= (len, rank) in (length, rank) order, or 0. */
   lowerBound(len: number, rank: number): number {
     let t = this.root;
     let r = 0;
+    const K1 = this.K1;
     while (t !== 0) {
-      const k1 = this.K1[t]!;
+      const k1 = K1[t]!;
       if (k1 > len || (k1 === len && this.K2[t]! >= rank)) {
         r = t;
         t = this.L[t]!;
       } else t = this.R[t]!;
     }
     return r;
+  }
+
+  /**
+   * First gap >= (len, rank) whose class is in the mask (m1: classes 0-31, m2: 32-63), or 0.
+   * Subtrees without such a class are skipped.
+   */
+  lowerBoundIn(len: number, rank: number, m1: number, m2: number): number {
+    return this.fm(this.root, len, rank, m1, m2, true);
+  }
+
+  private fm(t0: number, len: number, rank: number, m1: number, m2: number, b0: boolean): number {
+    let t = t0;
+    let bounded = b0;
+    const A1 = this.A1;
+    const A2 = this.A2;
+    while (t !== 0) {
+      if (((A1[t]! & m1) | (A2[t]! & m2)) === 0) return 0;
+      let ge = true;
+      if (bounded) {
+        const k1 = this.K1[t]!;
+        ge = k1 > len || (k1 === len && this.K2[t]! >= rank);
+      }
+      if (ge) {
+        const r = this.fm(this.L[t]!, len, rank, m1, m2, bounded);
+        if (r !== 0) return r;
+        const c = this.C[t]!;
+        if (c < 32 ? (m1 & (1 << c)) !== 0 : (m2 & (1 << (c - 32))) !== 0) return t;
+        bounded = false;
+      }
+      t = this.R[t]!;
+    }
+    return 0;
+  }
+
+  /**
+   * The first gap after `x` in (length, rank) order whose class is in the mask, or 0. Climbs
+   * from `x` through the parent links instead of searching from the root.
+   */
+  nextIn(x0: number, m1: number, m2: number): number {
+    const L = this.L;
+    const R = this.R;
+    const U = this.U;
+    const A1 = this.A1;
+    const A2 = this.A2;
+    let x = x0;
+    let t = R[x]!;
+    if (t !== 0 && ((A1[t]! & m1) | (A2[t]! & m2)) !== 0) return this.firstIn(t, m1, m2);
+    for (;;) {
+      const p = U[x]!;
+      if (p === 0) return 0;
+      if (L[p] === x) {
+        const c = this.C[p]!;
+        if (c < 32 ? (m1 & (1 << c)) !== 0 : (m2 & (1 << (c - 32))) !== 0) return p;
+        t = R[p]!;
+        if (t !== 0 && ((A1[t]! & m1) | (A2[t]! & m2)) !== 0) return this.firstIn(t, m1, m2);
+      }
+      x = p;
+    }
+  }
+
+  /** First gap in order in the subtree `t` (which holds a class of the mask) with such a class. */
+  private firstIn(t0: number, m1: number, m2: number): number {
+    const L = this.L;
+    const A1 = this.A1;
+    const A2 = this.A2;
+    let t = t0;
+    for (;;) {
+      const l = L[t]!;
+      if (l !== 0 && ((A1[l]! & m1) | (A2[l]! & m2)) !== 0) {
+        t = l;
+        continue;
+      }
+      const c = this.C[t]!;
+      if (c < 32 ? (m1 & (1 << c)) !== 0 : (m2 & (1 << (c - 32))) !== 0) return t;
+      t = this.R[t]!;
+    }
   }
 
   /** The gap after `x` in (length, rank) order, or 0. */
@@ -143,6 +310,11 @@ export class GapIndex {
   /** Rank (start of the following run) of gap `x`. */
   rankOf(x: number): number {
     return this.K2[x]!;
+  }
+
+  /** Class (gap start mod 64) of gap `x`. */
+  classOf(x: number): number {
+    return this.C[x]!;
   }
 
   /** Forget every gap. */

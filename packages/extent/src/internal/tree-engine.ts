@@ -1,3 +1,4 @@
+import { alignUp } from "./arith.js";
 import {
   type Engine,
   FREE_NOT_FOUND,
@@ -20,7 +21,7 @@ import {
   nextCandidate,
   type Query,
 } from "./fit.js";
-import { GapIndex } from "./gap-index.js";
+import { GapIndex, RESIDUES } from "./gap-index.js";
 import { scanLargestGap } from "./linear-engine.js";
 
 let seed = 0x2545f491;
@@ -49,6 +50,13 @@ export class TreeEngine implements Engine {
   private R = new Int32Array(16);
   private P = new Uint32Array(16);
   private K = new Uint8Array(16);
+  /** Gap-index node of the gap before the run, 0 while not indexed. */
+  private GN = new Int32Array(16);
+  /** 1 while the run is on the `dirty` list (its gap waits to be indexed). */
+  private DF = new Uint8Array(16);
+  /** Runs whose gap must be added to the gap index before the next best-fit scan. */
+  private dirty = new Int32Array(64);
+  private nDirty = 0;
   private cap = 16;
   private next = 1;
   private readonly freeNodes: number[] = [];
@@ -56,8 +64,30 @@ export class TreeEngine implements Engine {
   private n = 0;
   private readonly exStart: number;
   private readonly gaps: GapIndex = new GapIndex();
-  private readonly stack = new Int32Array(256);
+  private stack = new Int32Array(256);
   private ffCode = NOFIT;
+  /** Upper bound of every run end ever stored (never lowered until clear). */
+  private hiEnd = -1;
+  /** Results of `walk`: predecessor / successor of the key and their depths in `stack`. */
+  private wp = 0;
+  private ws = 0;
+  private wsd = 0;
+  /** Length of the last walk's path. */
+  private wd = 0;
+  /** Per-request pad table by gap-start class (see `prepareClasses`). */
+  private readonly padOf = new Int32Array(RESIDUES);
+  private readonly good1 = new Int32Array(RESIDUES * 4 + 2);
+  private readonly good2 = new Int32Array(RESIDUES * 4 + 2);
+  private maxPadAct = 0;
+  /** Best-fit scans that used class pruning (white-box tests check the path is exercised). */
+  classScans = 0;
+  private cAlign = -1;
+  private cBoundary = -1;
+  private cSize = -1;
+  private cSkew = -1;
+  private cBase = -1;
+  private cRealign = false;
+  private cMod = -1;
 
   /** Create an empty store for the extent [exStart, exEnd]. */
   constructor(exStart: number, _exEnd: number) {
@@ -90,6 +120,10 @@ export class TreeEngine implements Engine {
     this.MG = f(this.MG);
     this.L = i(this.L);
     this.R = i(this.R);
+    this.GN = i(this.GN);
+    const df = new Uint8Array(cap);
+    df.set(this.DF);
+    this.DF = df;
     const p = new Uint32Array(cap);
     p.set(this.P);
     this.P = p;
@@ -114,6 +148,8 @@ export class TreeEngine implements Engine {
     this.R[x] = 0;
     this.P[x] = prio();
     this.K[x] = kind;
+    this.GN[x] = 0;
+    this.DF[x] = 0;
     return x;
   }
 
@@ -125,33 +161,6 @@ export class TreeEngine implements Engine {
     if (a > m) m = a;
     if (b > m) m = b;
     MG[t] = m;
-  }
-
-  private ins(t: number, x: number): number {
-    if (t === 0) return x;
-    if (this.S[x]! < this.S[t]!) {
-      const c = this.ins(this.L[t]!, x);
-      this.L[t] = c;
-      if (this.P[c]! > this.P[t]!) {
-        this.L[t] = this.R[c]!;
-        this.R[c] = t;
-        this.pull(t);
-        this.pull(c);
-        return c;
-      }
-    } else {
-      const c = this.ins(this.R[t]!, x);
-      this.R[t] = c;
-      if (this.P[c]! > this.P[t]!) {
-        this.R[t] = this.L[c]!;
-        this.L[c] = t;
-        this.pull(t);
-        this.pull(c);
-        return c;
-      }
-    }
-    this.pull(t);
-    return t;
   }
 
   private merge(a: number, b: number): number {
@@ -167,29 +176,57 @@ export class TreeEngine implements Engine {
     return b;
   }
 
-  private del(t: number, key: number): number {
-    if (t === 0) return 0;
-    const s = this.S[t]!;
-    if (s === key) return this.merge(this.L[t]!, this.R[t]!);
-    if (key < s) this.L[t] = this.del(this.L[t]!, key);
-    else this.R[t] = this.del(this.R[t]!, key);
-    this.pull(t);
-    return t;
+  private push(d: number, t: number): void {
+    if (d >= this.stack.length) {
+      const s = new Int32Array(this.stack.length * 2);
+      s.set(this.stack);
+      this.stack = s;
+    }
+    this.stack[d] = t;
   }
 
-  /** Recompute the augmentation on the path to the node keyed `key`. */
-  private refresh(key: number): void {
-    const st = this.stack;
-    let d = 0;
+  /**
+   * One descent by start address, recording the path in `stack`: `wp` is the last node with
+   * S < key and `ws` the first with S >= key (both lie on the path), `wsd` the depth of `ws`.
+   */
+  private walk(key: number): void {
     let t = this.root;
+    let d = 0;
+    let p = 0;
+    let sc = 0;
+    let sd = 0;
     const S = this.S;
     while (t !== 0) {
-      st[d++] = t;
-      const s = S[t]!;
-      if (s === key) break;
-      t = key < s ? this.L[t]! : this.R[t]!;
+      this.push(d, t);
+      if (S[t]! < key) {
+        p = t;
+        d++;
+        t = this.R[t]!;
+      } else {
+        sc = t;
+        sd = d++;
+        t = this.L[t]!;
+      }
     }
-    while (d > 0) this.pull(st[--d]!);
+    this.wp = p;
+    this.ws = sc;
+    this.wsd = sd;
+    this.wd = d;
+  }
+
+  /**
+   * Recompute MG from stack[d] up to the root after the gap of stack[d] changed, stopping as
+   * soon as a node's MG is unchanged.
+   */
+  private pullFrom(d0: number): void {
+    const st = this.stack;
+    const MG = this.MG;
+    for (let d = d0; d >= 0; d--) {
+      const t = st[d]!;
+      const o = MG[t]!;
+      this.pull(t);
+      if (MG[t] === o) return;
+    }
   }
 
   /** First node with S >= x (0 if none). */
@@ -202,20 +239,6 @@ export class TreeEngine implements Engine {
         r = t;
         t = this.L[t]!;
       } else t = this.R[t]!;
-    }
-    return r;
-  }
-
-  /** Last node with S < x (0 if none). */
-  private lastBelow(x: number): number {
-    let t = this.root;
-    let r = 0;
-    const S = this.S;
-    while (t !== 0) {
-      if (S[t]! < x) {
-        r = t;
-        t = this.R[t]!;
-      } else t = this.L[t]!;
     }
     return r;
   }
@@ -238,34 +261,129 @@ export class TreeEngine implements Engine {
     return this.S[x]! - this.G[x]!;
   }
 
-  /** Change a node's start and gap, keeping both indexes in step. Order must be preserved. */
-  private setGap(x: number, s: number, g: number): void {
+  /** setGapOnly, then fix the tags from `x` = stack[d] (on the current path) upward. */
+  private setGapAt(x: number, s: number, g: number, d: number): void {
+    if (this.setGapOnly(x, s, g)) this.pullFrom(d);
+  }
+
+  /**
+   * Change a node's start and gap (order must be preserved); the gap leaves the gap index now
+   * and is queued to re-enter it. Returns false when nothing changed. Tags are not fixed here.
+   */
+  private setGapOnly(x: number, s: number, g: number): boolean {
     const og = this.G[x]!;
     const os = this.S[x]!;
-    if (og === g && os === s) return;
-    if (og > 0) this.gaps.remove(og, os);
+    if (og === g && os === s) return false;
+    const gn = this.GN[x]!;
+    if (gn !== 0) {
+      this.gaps.removeNode(gn);
+      this.GN[x] = 0;
+    }
     this.S[x] = s;
     this.G[x] = g;
-    if (g > 0) this.gaps.add(g, s);
-    this.refresh(s);
+    if (g > 0) this.markDirty(x);
+    return true;
+  }
+
+  /** Queue x's gap for the gap index (added lazily by `flush`). */
+  private markDirty(x: number): void {
+    if (this.DF[x] !== 0) return;
+    this.DF[x] = 1;
+    if (this.nDirty >= this.dirty.length) {
+      const d = new Int32Array(this.dirty.length * 2);
+      d.set(this.dirty);
+      this.dirty = d;
+    }
+    this.dirty[this.nDirty++] = x;
+  }
+
+  /**
+   * Bring the gap index up to date: index the gaps queued since the last best-fit scan. A gap
+   * that changed several times in between is indexed once; first fit never pays for it.
+   */
+  private flush(): void {
+    const n = this.nDirty;
+    if (n === 0) return;
+    const dirty = this.dirty;
+    const DF = this.DF;
+    const G = this.G;
+    for (let i = 0; i < n; i++) {
+      const x = dirty[i]!;
+      if (DF[x] === 0) continue;
+      DF[x] = 0;
+      const g = G[x]!;
+      if (g > 0 && this.GN[x] === 0) this.GN[x] = this.gaps.add(g, this.S[x]!);
+    }
+    this.nDirty = 0;
   }
 
   private addNode(s: number, e: number, kind: number): void {
-    const p = this.lastBelow(s);
+    this.walk(s);
+    const p = this.wp;
     const g = s - (p !== 0 ? this.E[p]! + 1 : this.exStart);
-    const succ = this.lowerBound(s);
+    const succ = this.ws;
+    let d = this.wd;
+    if (e > this.hiEnd) this.hiEnd = e;
+    // The successor's gap shrinks first (the path is still the walk's).
+    if (succ !== 0) this.setGapAt(succ, this.S[succ]!, this.S[succ]! - e - 1, this.wsd);
     const x = this.newNode(s, e, g, kind);
-    this.root = this.ins(this.root, x);
     this.n++;
-    if (g > 0) this.gaps.add(g, s);
-    if (succ !== 0) this.setGap(succ, this.S[succ]!, this.S[succ]! - e - 1);
+    if (g > 0) this.markDirty(x);
+    if (d === 0) {
+      this.root = x;
+      return;
+    }
+    const L = this.L;
+    const R = this.R;
+    const P = this.P;
+    const st = this.stack;
+    const leaf = st[d - 1]!;
+    if (s < this.S[leaf]!) L[leaf] = x;
+    else R[leaf] = x;
+    // Rotate x up while its priority beats its parent's.
+    const px = P[x]!;
+    while (d > 0) {
+      const q = st[d - 1]!;
+      if (px <= P[q]!) break;
+      if (L[q] === x) {
+        L[q] = R[x]!;
+        R[x] = q;
+      } else {
+        R[q] = L[x]!;
+        L[x] = q;
+      }
+      this.pull(q);
+      this.pull(x);
+      d--;
+      if (d === 0) this.root = x;
+      else {
+        const gp = st[d - 1]!;
+        if (L[gp] === q) L[gp] = x;
+        else R[gp] = x;
+      }
+    }
+    // The rest of the path: x's ancestors, whose largest gap can only grow to g.
+    const MG = this.MG;
+    while (d > 0) {
+      const an = st[--d]!;
+      if (MG[an]! >= g) break;
+      MG[an] = g;
+    }
   }
 
-  private removeNode(x: number): void {
-    const g = this.G[x]!;
-    const s = this.S[x]!;
-    if (g > 0) this.gaps.remove(g, s);
-    this.root = this.del(this.root, s);
+  /** Remove x = stack[xd] (the path to it is in `stack`). */
+  private removeAt(x: number, xd: number): void {
+    const gn = this.GN[x]!;
+    if (gn !== 0) this.gaps.removeNode(gn);
+    this.DF[x] = 0;
+    const m = this.merge(this.L[x]!, this.R[x]!);
+    if (xd === 0) this.root = m;
+    else {
+      const par = this.stack[xd - 1]!;
+      if (this.L[par] === x) this.L[par] = m;
+      else this.R[par] = m;
+      this.pullFrom(xd - 1);
+    }
     this.n--;
     this.freeNodes.push(x);
   }
@@ -302,8 +420,9 @@ export class TreeEngine implements Engine {
     if (ns < q.exStart) return FIND_OVERFLOW;
     const S = this.S;
     const E = this.E;
-    const k = this.lowerBound(ns);
-    const p = k !== 0 ? this.lastBelow(S[k]!) : this.lastBelow(ns);
+    this.walk(ns);
+    const k = this.ws;
+    const p = this.wp;
     if (p !== 0 && E[p]! >= ns) {
       const t = nextCandidate(q, E[p]!);
       if (t < E[p]!) return FIND_NONE;
@@ -337,7 +456,8 @@ export class TreeEngine implements Engine {
     // A run whose end makes the next aligned start wrap stops the scan (32-bit words only).
     let hiKey = subend;
     let hasTail = true;
-    const j = this.firstEndAtLeast(q.yMax());
+    const ym = q.yMax();
+    const j = ym > this.hiEnd ? 0 : this.firstEndAtLeast(ym);
     if (j !== 0 && S[j]! <= subend) {
       hiKey = S[j]!;
       hasTail = false;
@@ -362,12 +482,12 @@ export class TreeEngine implements Engine {
     if (q.boundary !== 0 && lo <= hiKey) {
       let F = Number.POSITIVE_INFINITY;
       const z = q.mod - q.boundary + (q.base % q.boundary);
-      const u = this.lowerBound(z + 1);
+      const u = z + 1 > this.hiEnd ? 0 : this.lowerBound(z + 1);
       if (u !== 0 && S[u]! >= lo && S[u]! <= hiKey && this.gapStartOf(u) < z) {
         const gs = this.gapStartOf(u);
         if (evalMid(q, nextCandidate(q, gs - 1), S[u]!) === FAIL) F = S[u]!;
       }
-      const f = this.lowerBound(q.exEnd + 2);
+      const f = q.exEnd + 2 > this.hiEnd ? 0 : this.lowerBound(q.exEnd + 2);
       if (f !== 0 && S[f]! <= hiKey) {
         const v = this.ff(this.root, Math.max(S[f]!, lo), hiKey, q);
         if (v !== 0) {
@@ -384,10 +504,15 @@ export class TreeEngine implements Engine {
       }
     }
     // Scan gaps by increasing length; stop once no longer gap can beat the best overhead.
+    // After a few evaluations, skip gaps whose start class cannot beat the best (pruning).
     if (lo <= hiMid) {
       const gi = this.gaps;
       const size = q.size;
       const maxPad = q.maxPad();
+      const classes = q.align > 1 || q.boundary !== 0;
+      let prune = false;
+      let evals = 0;
+      this.flush();
       let cur = gi.lowerBound(size, lo);
       while (cur !== 0) {
         const cl = gi.lenOf(cur);
@@ -398,11 +523,15 @@ export class TreeEngine implements Engine {
         let limit = hiMid;
         if (hasBest && lb === bestOvh && bestRank < limit) limit = bestRank;
         if (cr < lo) {
-          cur = gi.lowerBound(cl, lo);
+          cur = this.nextGap(cl, lo, prune, size, bestOvh);
           continue;
         }
         if (cr > limit) {
-          cur = gi.lowerBound(cl + 1, lo);
+          cur = this.nextGap(cl + 1, lo, prune, size, bestOvh);
+          continue;
+        }
+        if (prune && this.padOf[gi.classOf(cur)]! < cl - size - bestOvh) {
+          cur = this.afterGap(cur, cl, prune, size, bestOvh);
           continue;
         }
         const code = evalMid(q, nextCandidate(q, cr - cl - 1), cr);
@@ -414,7 +543,11 @@ export class TreeEngine implements Engine {
             bestRank = cr;
           }
         }
-        cur = gi.successor(cur);
+        if (classes && !prune && hasBest && ++evals >= 1 && this.prepareClasses(q)) {
+          prune = true;
+          this.classScans++;
+        }
+        cur = this.afterGap(cur, cl, prune, size, bestOvh);
       }
     }
     if (hasTail && this.tail(q, subend) === FIT) {
@@ -433,9 +566,10 @@ export class TreeEngine implements Engine {
 
   /** Evaluate the tail gap after the last run that starts at or before subend. */
   private tail(q: Query, subend: number): number {
-    const m1 = this.lastBelow(subend + 1);
+    this.walk(subend + 1);
+    const m1 = this.wp;
+    const m = this.ws;
     const ns = nextCandidate(q, this.E[m1]!);
-    const m = this.lowerBound(subend + 1);
     const code = evalTail(q, ns, m !== 0 ? this.S[m]! : q.exEnd);
     if (code === FIT) q.result = q.ns;
     return code;
@@ -453,23 +587,25 @@ export class TreeEngine implements Engine {
       this.addNode(start, end, kind);
       return 0;
     }
-    const p = this.lastBelow(start);
-    const s = this.lowerBound(start);
+    this.walk(start);
+    const p = this.wp;
+    const s = this.ws;
     const appended = p !== 0 && this.E[p]! + 1 === start;
+    if (end > this.hiEnd) this.hiEnd = end;
     if (s !== 0 && end + 1 === this.S[s]!) {
       if (appended) {
         const nk = this.K[s]!;
         const se = this.E[s]!;
-        this.removeNode(s);
+        this.removeAt(s, this.wsd);
         this.E[p] = se;
         return INS_NEW_RELEASED | INS_NEXT_RELEASED | (nk ? REL_KIND_ALLOC : 0);
       }
-      this.setGap(s, start, this.G[s]! - (this.S[s]! - start));
+      this.setGapAt(s, start, this.G[s]! - (this.S[s]! - start), this.wsd);
       return INS_NEW_RELEASED;
     }
     if (appended) {
       this.E[p] = end;
-      if (s !== 0) this.setGap(s, this.S[s]!, this.S[s]! - end - 1);
+      if (s !== 0) this.setGapAt(s, this.S[s]!, this.S[s]! - end - 1, this.wsd);
       return INS_NEW_RELEASED;
     }
     this.addNode(start, end, kind);
@@ -477,30 +613,58 @@ export class TreeEngine implements Engine {
   }
 
   free(start: number, end: number, coalesce: boolean, spareKind: number): number {
-    const x = this.firstEndAtLeast(start);
-    if (x === 0) return FREE_NOT_FOUND;
+    // One descent by end address: x = first run with E >= start, up = its in-order successor
+    // when x has no right subtree (the last node where the descent turned left before x).
     const S = this.S;
     const E = this.E;
+    const L = this.L;
+    const R = this.R;
+    let t = this.root;
+    let d = 0;
+    let x = 0;
+    let xd = 0;
+    let up = 0;
+    let upd = 0;
+    while (t !== 0) {
+      this.push(d, t);
+      if (E[t]! >= start) {
+        up = x;
+        upd = xd;
+        x = t;
+        xd = d++;
+        t = L[t]!;
+      } else {
+        d++;
+        t = R[t]!;
+      }
+    }
+    if (x === 0) return FREE_NOT_FOUND;
     const xs = S[x]!;
     const xe = E[x]!;
     if (xs > end) return FREE_NOT_FOUND;
     if (start === xs && end === xe) {
       const kk = this.K[x]!;
-      const succ = this.lowerBound(xs + 1);
-      const grow = this.G[x]! + (xe - xs + 1);
-      this.removeNode(x);
-      if (succ !== 0) this.setGap(succ, S[succ]!, this.G[succ]! + grow);
+      const succ = this.succOf(x, xd, up, upd);
+      const sd = this.wsd;
+      if (succ !== 0) {
+        this.setGapOnly(succ, S[succ]!, this.G[succ]! + this.G[x]! + (xe - xs + 1));
+        // Below x: fix the spine from succ up to x's right child before x goes.
+        for (let k = sd; k > xd; k--) this.pull(this.stack[k]!);
+      }
+      this.removeAt(x, xd);
+      // Above x: its ancestors were pulled by removeAt, but maybe not as far up as succ.
+      if (succ !== 0 && sd < xd) this.pullFrom(sd);
       return FREE_RUN_RELEASED | (kk ? REL_KIND_ALLOC : 0);
     }
     if (!coalesce) return FREE_NOT_FOUND;
     if (start === xs && end < xe) {
-      this.setGap(x, end + 1, this.G[x]! + (end + 1 - start));
+      this.setGapAt(x, end + 1, this.G[x]! + (end + 1 - start), xd);
       return 0;
     }
     if (start > xs && end === xe) {
-      const succ = this.lowerBound(xs + 1);
+      const succ = this.succOf(x, xd, up, upd);
       E[x] = start - 1;
-      if (succ !== 0) this.setGap(succ, S[succ]!, this.G[succ]! + (end - start + 1));
+      if (succ !== 0) this.setGapAt(succ, S[succ]!, this.G[succ]! + (end - start + 1), this.wsd);
       return 0;
     }
     if (start > xs && end < xe) {
@@ -509,6 +673,119 @@ export class TreeEngine implements Engine {
       return FREE_SPARE_USED;
     }
     return FREE_NOT_FOUND;
+  }
+
+  /**
+   * In-order successor of x = stack[xd] (0 if none), with the path to it left in `stack` and
+   * its depth in `wsd`. `up`/`upd`: the successor when x has no right subtree.
+   */
+  private succOf(x: number, xd: number, up: number, upd: number): number {
+    let t = this.R[x]!;
+    if (t === 0) {
+      this.wsd = upd;
+      return up;
+    }
+    let d = xd + 1;
+    let s = 0;
+    while (t !== 0) {
+      this.push(d, t);
+      s = t;
+      this.wsd = d++;
+      t = this.L[t]!;
+    }
+    return s;
+  }
+
+  // ------------------------------------------------------------------ class pruning
+
+  /**
+   * Best-fit pruning by gap-start class: for a request whose alignment and boundary divide 64,
+   * far from the top of the word, the candidate's offset into a gap (its pad) depends only on
+   * the gap start mod 64, and a fitting gap of length l leaves l - size - pad. Fills `padOf`
+   * and the masks `good1/good2[t]` of classes with pad >= t. Returns false when not applicable.
+   */
+  private prepareClasses(q: Query): boolean {
+    if (q.align > RESIDUES || q.boundary > RESIDUES) return false;
+    const mod = q.mod;
+    if (this.hiEnd + 4 * RESIDUES >= mod || q.exEnd + 4 * RESIDUES >= mod) return false;
+    if (
+      this.cAlign === q.align &&
+      this.cBoundary === q.boundary &&
+      this.cSize === q.size &&
+      this.cSkew === q.skew &&
+      this.cBase === q.base &&
+      this.cRealign === q.realign &&
+      this.cMod === mod
+    )
+      return true;
+    const padOf = this.padOf;
+    const g1 = this.good1;
+    const g2 = this.good2;
+    let maxPad = 0;
+    for (let r = 0; r < RESIDUES; r++) {
+      let ns = alignUp(r, q.align, q.skew, mod);
+      if (q.boundary !== 0) {
+        const dc = alignUp(ns + 1, q.boundary, q.base, mod) - 1;
+        if (ns + q.size - 1 > dc) {
+          ns = dc + 1;
+          if (q.realign) ns = alignUp(ns, q.align, q.skew, mod);
+        }
+      }
+      const pad = ns - r;
+      padOf[r] = pad;
+      if (pad > maxPad) maxPad = pad;
+    }
+    if (maxPad + 1 >= g1.length) return false;
+    g1.fill(0, 0, maxPad + 2);
+    g2.fill(0, 0, maxPad + 2);
+    for (let r = 0; r < RESIDUES; r++) {
+      const pad = padOf[r]!;
+      if (r < 32) g1[pad] = g1[pad]! | (1 << r);
+      else g2[pad] = g2[pad]! | (1 << (r - 32));
+    }
+    for (let t = maxPad - 1; t >= 0; t--) {
+      g1[t] = g1[t]! | g1[t + 1]!;
+      g2[t] = g2[t]! | g2[t + 1]!;
+    }
+    this.maxPadAct = maxPad;
+    this.cAlign = q.align;
+    this.cBoundary = q.boundary;
+    this.cSize = q.size;
+    this.cSkew = q.skew;
+    this.cBase = q.base;
+    this.cRealign = q.realign;
+    this.cMod = mod;
+    return true;
+  }
+
+  /** The gap after `cur` (of length `len`) in order; with pruning, as in `nextGap`. */
+  private afterGap(
+    cur: number,
+    len: number,
+    prune: boolean,
+    size: number,
+    bestOvh: number,
+  ): number {
+    if (!prune) return this.gaps.nextIn(cur, -1, -1);
+    const t = len - size - bestOvh;
+    if (t <= 0) return this.gaps.nextIn(cur, -1, -1);
+    if (t > this.maxPadAct) return 0;
+    return this.gaps.nextIn(cur, this.good1[t]!, this.good2[t]!);
+  }
+
+  /** Next gap >= (len, rank); with pruning, skip classes whose pad cannot beat `bestOvh`. */
+  private nextGap(
+    len: number,
+    rank: number,
+    prune: boolean,
+    size: number,
+    bestOvh: number,
+  ): number {
+    if (!prune) return this.gaps.lowerBound(len, rank);
+    const t = len - size - bestOvh;
+    if (t <= 0) return this.gaps.lowerBound(len, rank);
+    if (t > this.maxPadAct) return 0;
+    return this.gaps.lowerBoundIn(len, rank, this.good1[t]!, this.good2[t]!);
   }
 
   forEach(fn: (start: number, end: number, kind: number) => void): void {
@@ -551,6 +828,8 @@ export class TreeEngine implements Engine {
     }
     this.root = 0;
     this.n = 0;
+    this.hiEnd = -1;
+    this.nDirty = 0;
     this.next = 1;
     this.freeNodes.length = 0;
     this.gaps.clear();
