@@ -5,6 +5,8 @@
  * `extent`, `pageflags`, `contig`, `xen`, `pageCache`, `isa`, `capture`), their compat objects
  * (`compat`), `proc(name)`, `run(scenario)` and `checkInvariants()`. `simulate(scenario, options)`
  * boots the scenario's machine and runs it (optionally tracing); `replay(trace)` replays a trace.
+ * `renderRunReport(result)` turns a run into a self-contained HTML page; `runSweep(options)` runs
+ * seeds x parameter values on worker threads.
  *
  * @packageDocumentation
  */
@@ -77,3 +79,23 @@ export {
   type TraceOp,
   type TraceSink,
 } from "./internal/trace.js";
+export { escapeHtml, jsonForScript } from "./report/html.js";
+export {
+  type EncodedPageMap,
+  encodePageMap,
+  MAX_MAP_PIXELS,
+  type MapSegment,
+  type MapZone,
+  stateColor,
+} from "./report/page-map.js";
+export { renderRunReport } from "./report/run-report.js";
+export { renderSweepReport } from "./report/sweep-report.js";
+export { type ParamValue, parseParamSpecs, parseSeeds, type SweepBoot } from "./sweep/params.js";
+export {
+  formatSweepSummary,
+  runSweep,
+  type SweepGroup,
+  type SweepOptions,
+  type SweepResult,
+} from "./sweep/sweep.js";
+export type { SweepRecord, SweepTask } from "./sweep/task.js";
