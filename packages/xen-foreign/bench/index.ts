@@ -156,7 +156,7 @@ function isolated(variant: Variant, order: number, rounds: number): number {
 const variants: Variant[] = ["none", "noop", "ours", "ours+uml", "naive"];
 const iso0 = new Map<Variant, number[]>();
 const iso3 = new Map<Variant, number[]>();
-for (let round = 0; round < 3; round++) {
+for (let round = 0; round < 5; round++) {
   for (const v of variants) {
     iso0.set(v, [...(iso0.get(v) ?? []), isolated(v, 0, 1)]);
     iso3.set(v, [...(iso3.get(v) ?? []), isolated(v, 3, 1)]);
@@ -168,7 +168,7 @@ const med = (xs: number[] | undefined): number => {
 };
 for (const v of variants)
   console.log(
-    `free path (own process, median of 3): ${v}: order-0 pair ${med(iso0.get(v)).toFixed(1)} ns, order-3 pair ${med(iso3.get(v)).toFixed(1)} ns`,
+    `free path (own process, median of 5): ${v}: order-0 pair ${med(iso0.get(v)).toFixed(1)} ns, order-3 pair ${med(iso3.get(v)).toFixed(1)} ns`,
   );
 const put = [4, 5].map((k) => medianIn(k) / OPS);
 const results = [

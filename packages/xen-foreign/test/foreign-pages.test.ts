@@ -181,15 +181,18 @@ describe("ForeignPages", () => {
     expect(returned.length).toBe(1);
   });
 
-  it("panics when a foreign page is freed with no hook attached, changing nothing", () => {
+  it("panics when a foreign page reaches only an observing (void) hook, changing nothing", () => {
     const { a, fp, dtor, remove, returned } = setup();
     remove();
+    const uml = new UmlPhysmem();
+    uml.attach(a);
     const p = a.alloc(GFP_KERNEL, 0);
     fp.setForeign(p, dtor);
     const before = a.stateDigest();
     expect(() => a.free(p, 0)).toThrow(/foreign/);
     expect(a.stateDigest()).toBe(before);
     expect(returned).toEqual([]);
+    expect(uml.observed).toBe(1); // it saw the free, could not take the page
   });
 
   it("sits beside a UML observer that sees only the frees the generic code does", () => {
