@@ -1,6 +1,7 @@
 import { ENOMEM, InvalidArgumentError, KernelPanic } from "./errors.js";
 import { BlockArena } from "./internal/arena.js";
 import { clearLeafRange, leafIsZero, popcount32, scanLeaf } from "./internal/bits.js";
+import { directLength, directMaxLength } from "./internal/direct.js";
 import { type Geometry, geometryOf, levelsFor, tablePagesForAll } from "./internal/geometry.js";
 import type { HotplugEvent, HotplugSource, PageAllocator, PfnRange, PfnSpace } from "./types.js";
 
@@ -36,6 +37,9 @@ export const DEFAULT_PAGE_BUDGET: number = 2 ** 18;
 /** Budget ceiling: the bitmap arena stays below 2^31 words (8 GiB). */
 const MAX_ARENA_WORDS = 2 ** 31 - 1;
 
+/** An empty word array: the direct leaf table of a map without leaves (or that walks its table). */
+const NO_DIRECT: Int32Array = new Int32Array(0);
+
 interface PageRecord {
   readonly pfn: number;
   readonly allocator: PageAllocator;
@@ -67,13 +71,27 @@ export class PageFlagMap {
   private readonly space: PfnSpace;
   private readonly budget: number;
   private allocator: PageAllocator;
+  // Fields read on the hot path are initialised here with a value of their final kind (a double,
+  // a typed array), not left undefined until the constructor runs: V8 then keeps them as raw
+  // doubles / typed-array fields and the optimised `test`/`set` need no type checks on them.
   /** pfnLimit while usable, 0 once freed (so every pfn check fails into `badPfn`). */
-  private limit: number;
-  private freed = false;
+  private limit = Number.NaN;
+  /** Pfns per bitmap page (as a double). */
+  private readonly bits: number = Number.NaN;
+  /** 1 / bits. */
+  private readonly invBits: number = Number.NaN;
   /** Bitmap words of every leaf, `wordsPerLeaf` per leaf (the leaf arena's array). */
-  private words: Int32Array;
+  private words: Int32Array = NO_DIRECT;
+  /**
+   * Direct leaf table (see internal/direct.ts): `direct[n]` is the word offset of leaf n in
+   * `words`, or -1 when it is missing. When `directCovers`, it covers every leaf (leaf numbers
+   * at or past its length are missing); otherwise it is empty and lookups walk the table.
+   */
+  private direct: Int32Array = NO_DIRECT;
+  private directCovers = true;
   /** Table entries, `fanout` per table page: child offset + 1, or 0 for none. */
-  private table: Int32Array;
+  private table: Int32Array = NO_DIRECT;
+  private freed = false;
   private readonly leafArena: BlockArena;
   private readonly nodeArena: BlockArena;
   /** Offset of the root table page in `table`, or -1. */
@@ -81,13 +99,13 @@ export class PageFlagMap {
   private levels = 0;
   /** Leaf slots the table reaches: fanout^levels (0 without a root). */
   private cap = 0;
-  private readonly levelMask: number;
-  private readonly levelBits: number;
-  private readonly bits: number;
-  private readonly invBits: number;
-  private readonly wpl: number;
+  private readonly levelMask: number = 0;
+  private readonly levelBits: number = 0;
+  private readonly wpl: number = 0;
   private cacheNo = -1;
   private cacheBase = -1;
+  /** Highest leaf number held, or -1. */
+  private maxLeafNo = -1;
   private readonly leafRecs = new Map<number, LeafRecord>();
   private readonly nodeRecs = new Map<number, PageRecord>();
   private readonly unsubscribers: (() => void)[] = [];
@@ -156,36 +174,69 @@ export class PageFlagMap {
 
   // ---------------------------------------------------------------- single bits
 
+  // `set`, `clear` and `test` try the direct leaf table first (see internal/direct.ts), with no
+  // 32-bit operation on the pfn itself. For a number `pfn`, `q = floor(pfn / bitsPerLeaf)` is
+  // exact (a power of two), and `0 <= q < direct.length` means 0 <= pfn < pfnLimit (the table
+  // only covers leaves wholly below the limit) and q < 2^31, so `q | 0` is exact. `exact` is the
+  // bit index inside the leaf, below bitsPerLeaf <= 2^31 while the table is in use, and
+  // `exact | 0` equals it only when pfn is an integer. Anything else (no table, a missing leaf,
+  // a bad pfn, a freed map) takes the `...Checked` path, which validates and walks as before.
+
   /** Sets the bit of `pfn`. Sparse maps take a bitmap page if needed (KernelPanic if none). */
   set(pfn: number): void {
-    if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
-    const leafNo = Math.floor(pfn * this.invBits);
-    let base = this.offsetOf(leafNo);
-    if (base < 0) base = this.leafForSet(pfn, leafNo);
-    const bit = pfn - leafNo * this.bits;
-    const i = base + (bit >>> 5);
-    this.words[i] = this.words[i]! | (1 << (bit & 31));
+    if (typeof pfn === "number") {
+      const q = Math.floor(pfn * this.invBits);
+      const direct = this.direct;
+      if (q >= 0 && q < direct.length) {
+        const exact = pfn - q * this.bits;
+        const bit = exact | 0;
+        const base = direct[q | 0]!;
+        if (bit === exact && base >= 0) {
+          const words = this.words;
+          const i = base + (bit >>> 5);
+          words[i] = words[i]! | (1 << (bit & 31));
+          return;
+        }
+      }
+    }
+    this.setChecked(pfn);
   }
 
   /** Clears the bit of `pfn`; a missing bitmap page is left missing. */
   clear(pfn: number): void {
-    if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
-    const leafNo = Math.floor(pfn * this.invBits);
-    const base = this.offsetOf(leafNo);
-    if (base < 0) return;
-    const bit = pfn - leafNo * this.bits;
-    const i = base + (bit >>> 5);
-    this.words[i] = this.words[i]! & ~(1 << (bit & 31));
+    if (typeof pfn === "number") {
+      const q = Math.floor(pfn * this.invBits);
+      const direct = this.direct;
+      if (q >= 0 && q < direct.length) {
+        const exact = pfn - q * this.bits;
+        const bit = exact | 0;
+        const base = direct[q | 0]!;
+        if (bit === exact && base >= 0) {
+          const words = this.words;
+          const i = base + (bit >>> 5);
+          words[i] = words[i]! & ~(1 << (bit & 31));
+          return;
+        }
+      }
+    }
+    this.clearChecked(pfn);
   }
 
   /** True when the bit of `pfn` is set; a missing bitmap page reads as zeros. */
   test(pfn: number): boolean {
-    if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
-    const leafNo = Math.floor(pfn * this.invBits);
-    const base = this.offsetOf(leafNo);
-    if (base < 0) return false;
-    const bit = pfn - leafNo * this.bits;
-    return (this.words[base + (bit >>> 5)]! & (1 << (bit & 31))) !== 0;
+    if (typeof pfn === "number") {
+      const q = Math.floor(pfn * this.invBits);
+      const direct = this.direct;
+      if (q >= 0 && q < direct.length) {
+        const exact = pfn - q * this.bits;
+        const bit = exact | 0;
+        if (bit === exact) {
+          const base = direct[q | 0]!;
+          return base >= 0 && (this.words[base + (bit >>> 5)]! & (1 << (bit & 31))) !== 0;
+        }
+      }
+    }
+    return this.testChecked(pfn);
   }
 
   /** True when `pfn` has a bitmap page (so `set` works on it without allocating). */
@@ -371,6 +422,9 @@ export class PageFlagMap {
     this.table = this.nodeArena.words;
     this.rootBase = -1;
     this.setLevels(0);
+    this.direct = NO_DIRECT;
+    this.directCovers = true;
+    this.maxLeafNo = -1;
     this.freed = true;
     this.limit = 0;
   }
@@ -387,6 +441,16 @@ export class PageFlagMap {
   /** Pages the map holds: bitmap pages plus table pages. */
   pagesUsed(): number {
     return this.leafRecs.size + this.nodeRecs.size;
+  }
+
+  /**
+   * Bytes of the direct leaf table, the lookup cache `test`/`set`/`clear` go through: 4 per leaf
+   * slot up to a little past the highest bitmap page, at most 1/16 of the bitmap's bytes, 0 when
+   * the span is too sparse for it (the map then walks its table). JS heap memory, not pages of
+   * the machine, so not part of `bytesUsed`.
+   */
+  directTableBytes(): number {
+    return this.direct.byteLength;
   }
 
   /** Bitmap pages (leaves) the map holds. */
@@ -512,6 +576,7 @@ export class PageFlagMap {
     if (this.leafArena.used !== this.leafRecs.size || this.nodeArena.used !== this.nodeRecs.size) {
       throw new KernelPanic("EFAULT", "arena block counts disagree with the page records");
     }
+    this.checkDirect();
     if (this.mode === "present") {
       for (const no of this.leafRecs.keys()) {
         const start = no * this.bits;
@@ -526,6 +591,35 @@ export class PageFlagMap {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** selfCheck's part for the direct leaf table: it agrees with the records and its budget. */
+  private checkDirect(): void {
+    const direct = this.direct;
+    let max = -1;
+    for (const no of this.leafRecs.keys()) if (no > max) max = no;
+    if (max !== this.maxLeafNo) {
+      throw new KernelPanic("EFAULT", `highest leaf ${this.maxLeafNo} recorded, ${max} held`);
+    }
+    if (!this.directCovers) {
+      if (direct.length !== 0) throw new KernelPanic("EFAULT", "direct table kept while walking");
+      return;
+    }
+    if (max >= direct.length) {
+      throw new KernelPanic("EFAULT", `leaf ${max} beyond the direct table (${direct.length})`);
+    }
+    if (
+      direct.length > directMaxLength(this.leafRecs.size, this.wpl) ||
+      direct.length * this.bits > this.pfnLimit
+    ) {
+      throw new KernelPanic("EFAULT", `direct table of ${direct.length} slots is over its budget`);
+    }
+    for (let no = 0; no < direct.length; no++) {
+      const want = this.leafRecs.get(no)?.base ?? -1;
+      if (direct[no] !== want) {
+        throw new KernelPanic("EFAULT", `direct table slot ${no} holds ${direct[no]}, not ${want}`);
+      }
+    }
+  }
 
   private checkUsable(): void {
     if (this.freed) throw new InvalidArgumentError("EINVAL", "the page flag map was freed");
@@ -556,6 +650,38 @@ export class PageFlagMap {
     );
   }
 
+  /** `set` with every check, through the direct table or the multi-level walk. */
+  private setChecked(pfn: number): void {
+    if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
+    const leafNo = Math.floor(pfn * this.invBits);
+    let base = this.offsetOf(leafNo);
+    if (base < 0) base = this.leafForSet(pfn, leafNo);
+    const bit = pfn - leafNo * this.bits;
+    const i = base + (bit >>> 5);
+    this.words[i] = this.words[i]! | (1 << (bit & 31));
+  }
+
+  /** `clear` with every check. */
+  private clearChecked(pfn: number): void {
+    if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
+    const leafNo = Math.floor(pfn * this.invBits);
+    const base = this.offsetOf(leafNo);
+    if (base < 0) return;
+    const bit = pfn - leafNo * this.bits;
+    const i = base + (bit >>> 5);
+    this.words[i] = this.words[i]! & ~(1 << (bit & 31));
+  }
+
+  /** `test` with every check. */
+  private testChecked(pfn: number): boolean {
+    if (!(pfn >= 0 && pfn < this.limit && Math.floor(pfn) === pfn)) throw this.badPfn(pfn);
+    const leafNo = Math.floor(pfn * this.invBits);
+    const base = this.offsetOf(leafNo);
+    if (base < 0) return false;
+    const bit = pfn - leafNo * this.bits;
+    return (this.words[base + (bit >>> 5)]! & (1 << (bit & 31))) !== 0;
+  }
+
   private leafForSet(pfn: number, leafNo: number): number {
     if (this.mode !== "sparse") {
       throw new KernelPanic(
@@ -572,8 +698,19 @@ export class PageFlagMap {
     return this.offsetOf(leafNo);
   }
 
-  /** Word offset of leaf `leafNo` in `words`, or -1 when it is missing. Unrolled: <= 4 levels. */
+  /** Word offset of leaf `leafNo` in `words`, or -1 when it is missing. */
   private offsetOf(leafNo: number): number {
+    const direct = this.direct;
+    return leafNo < direct.length ? direct[leafNo]! : this.farOffset(leafNo);
+  }
+
+  /** Offset of a leaf past the direct table's end: missing if the table covers every leaf. */
+  private farOffset(leafNo: number): number {
+    return this.directCovers ? -1 : this.walkOffset(leafNo);
+  }
+
+  /** Word offset of leaf `leafNo` by the multi-level walk, or -1. Unrolled: <= 4 levels. */
+  private walkOffset(leafNo: number): number {
     if (leafNo >= this.cap) return -1;
     const table = this.table;
     const mask = this.levelMask;
@@ -714,6 +851,12 @@ export class PageFlagMap {
     }
     if (pool.length !== 0) throw new KernelPanic("EFAULT", "page plan miscounted");
     this.cacheNo = -1;
+    if (maxNo > this.maxLeafNo) this.maxLeafNo = maxNo;
+    if (this.directCovers && this.maxLeafNo < this.direct.length) {
+      for (const no of leafNos) this.direct[no] = this.leafRecs.get(no)!.base;
+    } else {
+      this.rebuildDirect();
+    }
     return true;
   }
 
@@ -742,6 +885,7 @@ export class PageFlagMap {
     path.push(node);
     this.table[node + (no % g.fanout)] = 0;
     this.leafRecs.delete(no);
+    if (no < this.direct.length) this.direct[no] = -1;
     this.leafArena.give(rec.base);
     rec.allocator.freePages(rec.pfn, 0);
     for (let d = path.length - 1; d >= 0; d--) {
@@ -787,6 +931,35 @@ export class PageFlagMap {
       }
       if (drop) this.removeLeaf(no);
     }
+    this.fitDirect();
+  }
+
+  /**
+   * After leaves went away: finds the highest leaf again and rebuilds the direct table if it is
+   * now longer than the remaining bitmap pages allow, or if it may fit again.
+   */
+  private fitDirect(): void {
+    let max = -1;
+    for (const no of this.leafRecs.keys()) if (no > max) max = no;
+    this.maxLeafNo = max;
+    if (!this.directCovers || this.direct.length > directMaxLength(this.leafRecs.size, this.wpl)) {
+      this.rebuildDirect();
+    }
+  }
+
+  /** Builds the direct table for the leaves held, or empties it (walk) when too costly. */
+  private rebuildDirect(): void {
+    const full = Math.floor(this.pfnLimit / this.bits);
+    const len = directLength(this.maxLeafNo + 1, this.leafRecs.size, this.wpl, full);
+    if (len < 0) {
+      this.direct = NO_DIRECT;
+      this.directCovers = false;
+      return;
+    }
+    const direct = len === 0 ? NO_DIRECT : new Int32Array(len).fill(-1);
+    for (const [no, rec] of this.leafRecs) direct[no] = rec.base;
+    this.direct = direct;
+    this.directCovers = true;
   }
 }
 
