@@ -90,6 +90,8 @@ describe("createPageFlags", () => {
       { space: { ...space, pageSize: 4096, physAddrBits: 12 }, allocator, mode: "present" },
       { space: { ...space, pageSize: 4096, physAddrBits: 70 }, allocator, mode: "present" },
       { space: { ...space, pageSize: 4096, physAddrBits: 46.5 }, allocator, mode: "present" },
+      // 1 GiB pages would put 2^33 bits in one bitmap page, beyond the word arithmetic.
+      { space: { ...space, pageSize: 2 ** 30, physAddrBits: 52 }, allocator, mode: "present" },
     ];
     for (const options of bad) {
       expect(() => createPageFlags(options as never)).toThrow(InvalidArgumentError);

@@ -35,12 +35,14 @@ export function geometryOf(space: PfnSpace): Geometry {
     typeof pageSize !== "number" ||
     !Number.isInteger(pageSize) ||
     pageSize < 4096 ||
-    pageSize > 2 ** 30 ||
+    // A bitmap page holds pageSize * 8 bits; bit indexes inside a page must stay below 2^31 for
+    // the word arithmetic, so 256 MiB pages (2^31 bits per bitmap page) are the largest.
+    pageSize > 2 ** 28 ||
     2 ** Math.round(Math.log2(pageSize)) !== pageSize
   ) {
     throw new InvalidArgumentError(
       "EINVAL",
-      `space.pageSize ${String(pageSize)} is not a power of two between 4096 and 2^30`,
+      `space.pageSize ${String(pageSize)} is not a power of two between 4096 and 2^28 (256 MiB)`,
     );
   }
   const pageShift = Math.round(Math.log2(pageSize));
