@@ -6,6 +6,9 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunResult, simulate } from "../src/index.js";
 import { renderRunReport } from "../src/report/run-report.js";
+import { renderSweepReport } from "../src/report/sweep-report.js";
+import { summarise } from "../src/sweep/sweep.js";
+import type { SweepRecord } from "../src/sweep/task.js";
 import { sim } from "./helpers.js";
 
 // The browser globals the page functions below use (the project compiles without the DOM lib).
@@ -249,6 +252,57 @@ describe.skipIf(!hasChromium)("the HTML report in headless Chromium", () => {
     const map = await mapPixels(o.page);
     expect(map.height).toBeGreaterThanOrEqual(512);
     expect(map.colours).toBeGreaterThan(8);
+    await o.page.close();
+  });
+
+  it("renders a sweep's charts: success against fragmentation per strategy, and per parameter set", async () => {
+    const records: SweepRecord[] = [];
+    for (const fill of [0.2, 0.8])
+      for (const seed of [1, 2, 3])
+        records.push({
+          index: records.length,
+          scenario: "fragmentation",
+          seed,
+          params: { "fragment.fill": fill, label: XSS },
+          machine: "small",
+          presentPages: 16286,
+          managedPages: 14170,
+          freePages: 9000 - seed,
+          allocFailures: 0,
+          contigSuccess: { free: 0.4 - fill / 4, launder: 0.6, migrate: 0.6 + seed / 100 },
+          contigAttempts: 5,
+          unusable: { 3: fill / 4, 9: fill / 2 + seed / 100, 10: fill },
+          netbackPackets: 0,
+          hibernationPages: null,
+          ops: 1000,
+          simTimeUs: 1000,
+          digest: `d${records.length}`,
+        });
+    const { groups, strategies } = summarise(records);
+    const dir = mkdtempSync(join(tmpdir(), "report-sweep-"));
+    const file = join(dir, "sweep.html");
+    writeFileSync(
+      file,
+      renderSweepReport({
+        scenario: "fragmentation",
+        seeds: [1, 2, 3],
+        params: { "fragment.fill": [0.2, 0.8], label: [XSS] },
+        records,
+        groups,
+        strategies,
+        fragOrder: 9,
+        workers: 2,
+        wallMs: 1,
+      }),
+    );
+    const o = await open(file);
+    clean(o);
+    const charts = await chartSeries(o.page);
+    expect(charts).toEqual([
+      { id: "chart-sweep-scatter", series: [6, 6, 6] },
+      { id: "chart-sweep-groups", series: [2, 2, 2] },
+    ]);
+    expect(await o.page.locator("#sweep-summary").textContent()).toContain(`label=${XSS}`);
     await o.page.close();
   });
 });

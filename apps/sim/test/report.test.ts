@@ -100,7 +100,7 @@ describe("encodePageMap", () => {
   });
 
   it("starts each present range on a row and draws a large hole as a short band", () => {
-    const r = simulate("showcase", { machine: "small", seed: 1 });
+    const r = tiny();
     const map = encodePageMap(
       {
         ...r.pageMap,

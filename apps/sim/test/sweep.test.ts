@@ -171,8 +171,5 @@ describe("sim sweep", () => {
     const bad = sim(["sweep", "--scenario", file, "--seeds", "1", "--param", "cpus=0"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--param cpus/);
-    const badSeeds = sim(["sweep", "--scenario", file, "--seeds", "9..1"]);
-    expect(badSeeds.code).toBe(2);
-    expect(badSeeds.stderr).toMatch(/--seeds/);
   });
 });
