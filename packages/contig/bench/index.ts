@@ -1,13 +1,15 @@
 /**
- * @mem/contig benchmarks (`pnpm --filter @mem/contig bench`). On the 4 GiB x86_64 preset after the
- * seeded fragmenting workload (`fragmentMemory`, seed 1: 90% of RAM filled, 60% of the allocated
- * pages movable, 30% of those dirty, then 35% of allocations freed at random):
+ * `@mem/contig` benchmarks (`pnpm --filter @mem/contig bench`). On the 4 GiB x86_64 preset after the
+ * seeded fragmenting workload (`fragmentMemory`, seed 1, defaults: the kernel's unmovable memory
+ * first, then movable page cache and anonymous memory until the allocator refuses, 60% of the
+ * allocated pages movable, 30% of those dirty, then 30% of allocations freed at random):
  *
  * 1. success rate and median time of `allocate` for a ladder of sizes (64 KiB to 1 GiB), 8 trials
  *    per size with 2,000 workload operations of churn before each, for each strategy: FreeBSD
  *    4.7's linear scan, the linear scan with laundering, NetBSD's extent mirror, the indexed
  *    search, and the indexed search with migration;
- * 2. the search alone, indexed vs the linear scan (the reference), per size;
+ * 2. the search alone, indexed vs the linear scan (the reference), per size, from address 0 (the
+ *    nearly free ZONE_DMA answers small requests at once) and from 16 MiB (the fragmented zones);
  * 3. the cost of a page allocation + free through the buddy allocator with no observer, with the
  *    run-tree index, and with the run-tree index plus NetBSD's extent mirror.
  *
@@ -16,7 +18,7 @@
  * @module
  */
 import { writeFileSync } from "node:fs";
-import { BuddyAllocator, GFP_KERNEL } from "@mem/buddy";
+import { BuddyAllocator, buddyinfo, extfragIndex, GFP_KERNEL } from "@mem/buddy";
 import { createMachine, PRESETS } from "@mem/machine";
 import {
   CmaRegion,
@@ -85,6 +87,10 @@ for (const st of strategies) {
   console.log(
     `${st.name}: built in ${((performance.now() - t0) / 1000).toFixed(1)} s; movable ${movable}, unmovable ${unmovable}, free ${env.b.freePageCount} of ${total} pages (movable share of used pages ${(movable / (movable + unmovable)).toFixed(2)})`,
   );
+  if (st.search === "indexed" && st.reclaim === "none") {
+    console.log(buddyinfo(env.b));
+    console.log(extfragIndex(env.b));
+  }
   const row: string[] = [st.name];
   for (const size of SIZES) {
     let ok = 0;
@@ -156,46 +162,50 @@ console.log(`| --- | ${SIZES.map(() => "---:").join(" | ")} |`);
 for (const r of table) console.log(r);
 
 // 2. Search only: indexed vs linear on the same state.
-console.log("\nsearch only (median of 9 samples), indexed vs linear scan:");
+console.log("\nsearch only (median of 15 samples), indexed vs linear scan:");
 const env = searchEnv!;
-for (const size of SIZES) {
-  for (const alignment of [4 * K, size]) {
-    const r = pageRequest(env.c, size, alignment);
-    const lin: number[] = [];
-    const idx: number[] = [];
-    let a = -2;
-    let b = -2;
-    // Each sample repeats the search until 2 ms have passed (small searches take microseconds).
-    const sample = (fn: () => number, out: number[]): number => {
-      let v = -2;
-      let reps = 0;
-      const s = performance.now();
-      let e = s;
-      do {
-        v = fn();
-        reps++;
-        e = performance.now();
-      } while (e - s < 2);
-      out.push(((e - s) * 1e6) / reps);
-      return v;
-    };
-    for (let k = 0; k < 9; k++) {
-      a = sample(() => linearReference(env.c, r), lin);
-      b = sample(() => env.c.indexedFind(r), idx);
+for (const low of [0, 16 * M])
+  for (const size of SIZES) {
+    for (const alignment of [4 * K, size]) {
+      const r = pageRequest(env.c, size, alignment, low);
+      const lin: number[] = [];
+      const idx: number[] = [];
+      let a = -2;
+      let b = -2;
+      // Each sample repeats the search until 2 ms have passed (small searches take microseconds).
+      const sample = (fn: () => number, out: number[]): number => {
+        let v = -2;
+        let reps = 0;
+        const s = performance.now();
+        let e = s;
+        do {
+          v = fn();
+          reps++;
+          e = performance.now();
+        } while (e - s < 2);
+        out.push(((e - s) * 1e6) / reps);
+        return v;
+      };
+      // Warm both up (the JIT), then alternate samples.
+      sample(() => linearReference(env.c, r), []);
+      sample(() => env.c.indexedFind(r), []);
+      for (let k = 0; k < 15; k++) {
+        a = sample(() => linearReference(env.c, r), lin);
+        b = sample(() => env.c.indexedFind(r), idx);
+      }
+      if (a !== b) throw new Error(`search mismatch for ${size}: ${a} vs ${b}`);
+      const name = `search ${fmtSize(size)} align ${fmtSize(alignment)}${low > 0 ? ` from ${fmtSize(low)}` : ""}`;
+      results.push({
+        name: `${name} indexed`,
+        medianNs: median(idx),
+        baselineName: `${name} linear`,
+        baselineMedianNs: median(lin),
+      });
+      console.log(
+        `  ${name.padEnd(44)} indexed ${(median(idx) / 1e3).toFixed(2).padStart(9)} µs  linear ${(median(lin) / 1e3).toFixed(1).padStart(9)} µs  x${(median(lin) / median(idx)).toFixed(1)}  (${b >= 0 ? `pfn ${b}` : "none"})`,
+      );
     }
-    if (a !== b) throw new Error(`search mismatch for ${size}: ${a} vs ${b}`);
-    const name = `search ${fmtSize(size)} align ${fmtSize(alignment)}`;
-    results.push({
-      name: `${name} indexed`,
-      medianNs: median(idx),
-      baselineName: `${name} linear`,
-      baselineMedianNs: median(lin),
-    });
-    console.log(
-      `  ${name.padEnd(34)} indexed ${(median(idx) / 1e3).toFixed(1).padStart(9)} µs  linear ${(median(lin) / 1e3).toFixed(1).padStart(9)} µs  x${(median(lin) / median(idx)).toFixed(0)}  (${b >= 0 ? "found" : "none"})`,
-    );
   }
-}
 
 // 3. Cost of the mirror per page allocation + free.
 console.log("\npage alloc + free (order 0, GFP_KERNEL), per pair:");

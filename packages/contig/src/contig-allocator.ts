@@ -37,6 +37,25 @@ import {
   PQ_NONE,
 } from "./page-queues.js";
 
+/** Words (32 pages each) the indexed search scans linearly before it walks its tree. */
+const PROBE_WORDS = 64;
+
+/** {@link ContigAllocator}'s probe: this run holds no placement. */
+const NO_PLACEMENT = Number.NEGATIVE_INFINITY;
+
+/** The lowest clear bit of `words` in `[from, to)`, by a scan of the words, or -1. */
+function firstClear(words: Uint32Array, from: number, to: number): number {
+  if (from >= to) return -1;
+  const wLast = Math.floor((to - 1) / 32);
+  for (let w = Math.floor(from / 32); w <= wLast; w++) {
+    let v = ~words[w]!;
+    if (w * 32 < from) v &= -1 << (from % 32);
+    if (w === wLast && to % 32 !== 0) v &= (1 << (to % 32)) - 1;
+    if (v !== 0) return w * 32 + (31 - Math.clz32(v & -v));
+  }
+  return -1;
+}
+
 /** How free ranges are found. */
 export type ContigSearch = "linear" | "extent" | "indexed";
 /** What is done when no free range fits. */
@@ -412,6 +431,14 @@ export class ContigAllocator {
     const db = this.db;
     const n = r.npages;
     let from = this.indexAtOrAbove(r.lowPfn);
+    if (from < 0) return -1;
+    // A bounded scan of the bitmap's words first: small requests usually fit near `from`, where
+    // the scan answers in a few word operations and the tree walk would cost more.
+    if (n <= PROBE_WORDS * 32) {
+      const probed = this.probeRuns(r, tree, migrate, from);
+      if (probed >= -1) return probed;
+      from = -probed - 2;
+    }
     const sp = this.machine.sectionPages;
     while (from >= 0) {
       const p = tree.findFirstRun(from, n);
@@ -458,6 +485,100 @@ export class ContigAllocator {
       return q;
     }
     return -1;
+  }
+
+  /**
+   * The indexed search's cheap first step: walks the words of `tree`'s bitmap from index `from`
+   * for at most {@link PROBE_WORDS} words, run by run (runs shorter than the request cost one
+   * comparison). The first run long enough is placed and verified exactly as the tree loop of
+   * {@link indexedFind} would: returns the pfn found, -1 when no placement can exist (the lowest
+   * one ends above `endPfn`), or `-2 - i` to hand over to the tree loop at index `i` (the probe's
+   * end, or a run it does not settle: a section gap, a page that is not really takeable). Every run
+   * skipped holds no placement, so the tree loop started at `i` finds the same range.
+   */
+  private probeRuns(r: PageRequest, tree: RunTree, migrate: boolean, from: number): number {
+    const words = tree.words;
+    const n = r.npages;
+    let w = Math.floor(from / 32);
+    const wEnd = Math.min(words.length, w + PROBE_WORDS);
+    let rs = -1; // start index of the run still open at the end of the previous word
+    // The first word, without the bits below `from`.
+    let val = w < wEnd ? (words[w]! & (-1 << (from % 32))) >>> 0 : 0;
+    while (w < wEnd) {
+      const base = w * 32;
+      if (val === 0xffffffff) {
+        if (rs < 0) rs = base;
+      } else if (val === 0) {
+        if (rs >= 0) {
+          if (base - rs >= n) {
+            const res = this.probePlace(r, migrate, rs, base);
+            if (res !== NO_PLACEMENT) return res;
+          }
+          rs = -1;
+        }
+      } else {
+        let pos = 0;
+        if (rs >= 0) {
+          // The open run ends at the word's first clear bit.
+          const inv = ~val;
+          pos = 31 - Math.clz32(inv & -inv);
+          if (base + pos - rs >= n) {
+            const res = this.probePlace(r, migrate, rs, base + pos);
+            if (res !== NO_PLACEMENT) return res;
+          }
+          rs = -1;
+        }
+        for (;;) {
+          const m = pos >= 32 ? 0 : val & (-1 << pos);
+          if (m === 0) break;
+          const s0 = 31 - Math.clz32(m & -m);
+          const inv = ~val & (-1 << s0);
+          if (inv === 0) {
+            rs = base + s0;
+            break;
+          }
+          const e0 = 31 - Math.clz32(inv & -inv);
+          if (e0 - s0 >= n) {
+            const res = this.probePlace(r, migrate, base + s0, base + e0);
+            if (res !== NO_PLACEMENT) return res;
+          }
+          pos = e0;
+        }
+      }
+      w++;
+      if (w < wEnd) val = words[w]!;
+    }
+    if (rs < 0) return -2 - wEnd * 32;
+    // A run still open at the probe's end: its known part may already hold the placement.
+    if (wEnd * 32 - rs >= n) {
+      const res = this.probePlace(r, migrate, rs, wEnd * 32);
+      if (res !== NO_PLACEMENT) return res;
+    }
+    return -2 - rs;
+  }
+
+  /**
+   * Places a request in the run `[s, e)` of `tree` (dense indexes, at least `npages` long) for
+   * {@link probeRuns}: the pfn, -1 for none at all, `-2 - s` to let the tree loop settle the run,
+   * or `NO_PLACEMENT` when the run holds none (the scan goes on).
+   */
+  private probePlace(r: PageRequest, migrate: boolean, s: number, e: number): number {
+    const db = this.db;
+    const n = r.npages;
+    const q = fitFrom(Math.max(db.pfnOf(s), r.lowPfn), n, r.alignPages, r.boundaryPages);
+    if (q + n > r.endPfn) return -1;
+    const qi = db.indexOf(q);
+    // A placement outside the pfns of the run's first section, or across a section gap: the tree
+    // loop's general code handles it.
+    if (qi < 0 || qi < s || db.pfnOf(qi + n - 1) !== q + n - 1) return -2 - s;
+    // No placement in this run (q is the lowest start at or above its first pfn).
+    if (qi + n > e) return NO_PLACEMENT;
+    // Pages in the run that are not free must really be takeable (or movable); the run is short
+    // (inside the probe), so the free bitmap's words are read directly.
+    const free = this.freeSet.words;
+    for (let j = firstClear(free, qi, qi + n); j >= 0; j = firstClear(free, j + 1, qi + n))
+      if (!(migrate ? this.reclaimableAt(j) : this.takeable(j))) return -2 - s;
+    return q;
   }
 
   /** First fit on the extent mirror; the run is left allocated in the mirror. */
@@ -575,9 +696,13 @@ export class ContigAllocator {
   }
 
   /**
-   * Reclaim by migration: finds the lowest window whose pages are all free, stealable or movable,
-   * steals the cache pages and migrates the movable ones elsewhere (never into the window), then
-   * returns the window's first pfn, or -1. At most `tries` windows are attempted.
+   * Reclaim by migration (Linux's `alloc_contig_range`): finds the lowest window whose pages are
+   * all free, stealable or movable, takes the window's free pages out of the free pool first (as
+   * Linux isolates the range, so that no migration target comes from the window), migrates each
+   * movable page to a page outside the window (allocated with the migration GFP mask, movable by
+   * default) and holds the emptied pages, then gives everything it holds back and returns the
+   * window's first pfn for the claim, or -1. A window whose movable pages find no targets is given
+   * back unchanged except for the pages already moved; at most `tries` windows are attempted.
    */
   private migrateFind(r: PageRequest, tries = 16): number {
     const q = this.queues;
@@ -585,19 +710,29 @@ export class ContigAllocator {
     const db = this.db;
     const n = r.npages;
     let low = r.lowPfn;
+    const held: number[] = []; // [start, end) pfn pairs taken from the free pool
     for (let t = 0; t < tries; t++) {
       const sub: PageRequest = { ...r, lowPfn: low };
       const pfn = this.indexedFind(sub, this.reclaimable, true);
       if (pfn < 0) return -1;
       const i0 = db.indexOf(pfn);
-      // Need enough free pages outside the window for the movable pages inside it.
+      const i1 = i0 + n;
+      held.length = 0;
+      // Isolate: the free runs of the window leave the free pool.
+      for (let i = this.freeSet.findFirstRun(i0, 1); i >= 0 && i < i1; ) {
+        let e = this.freeSet.findFirstZero(i, i1);
+        if (e < 0) e = i1;
+        const p = db.pfnOf(i);
+        if (!this.buddy.allocContigRange(p, p + (e - i)))
+          throw new KernelPanic("contig", `contig: free pfns ${p}+${e - i} could not be isolated`);
+        held.push(p, p + (e - i));
+        i = e < i1 ? this.freeSet.findFirstRun(e, 1) : -1;
+      }
+      // Migrate the movable pages; cache pages stay for the claim to steal. Every page of the
+      // window is now isolated (on no queue), a cache page or movable.
       let ok = true;
-      for (
-        let j = this.avail.findFirstZero(i0, i0 + n);
-        j >= 0;
-        j = this.avail.findFirstZero(j + 1, i0 + n)
-      ) {
-        if (this.takeable(j)) continue;
+      for (let j = i0; j < i1; j++) {
+        if (q.queueAt(j) === PQ_NONE || this.takeable(j)) continue;
         const target = this.buddy.allocPagesIn(this.migrateGfp, 0, {
           avoid: { start: pfn, end: pfn + n },
         });
@@ -606,11 +741,14 @@ export class ContigAllocator {
           ok = false;
           break;
         }
-        const old = db.pfnOf(j);
+        const old = pfn + (j - i0);
         q.migratePage(old, target);
-        this.buddy.free(old, 0);
+        if (held.length > 0 && held[held.length - 1] === old) held[held.length - 1] = old + 1;
+        else held.push(old, old + 1);
         this.stats.migrated++;
       }
+      for (let k = 0; k < held.length; k += 2) this.buddy.freeContigRange(held[k]!, held[k + 1]!);
+      held.length = 0;
       if (ok) return pfn;
       low = pfn + 1;
     }
@@ -625,7 +763,7 @@ export class ContigAllocator {
    * first (modern FreeBSD's order), so a full kernel map costs no page operation. Returns null when
    * no range fits (after the requested reclaim).
    *
-   * @throws {@link InvalidArgumentError} for a bad size, bound, alignment or boundary (size 0, not
+   * @throws {@link @mem/machine!InvalidArgumentError} for a bad size, bound, alignment or boundary (size 0, not
    * a power of two, NaN, negative, above 2^53 - 1); nothing changes then.
    */
   allocate(req: ContigRequest): ContigHandle | null {
@@ -716,7 +854,7 @@ export class ContigAllocator {
   /**
    * Frees an allocation (and its kernel mapping).
    *
-   * @throws {@link KernelPanic} for a handle that is not a live allocation (double free, forged);
+   * @throws {@link @mem/machine!KernelPanic} for a handle that is not a live allocation (double free, forged);
    * nothing changes then.
    */
   free(handle: ContigHandle): void {
@@ -954,7 +1092,7 @@ export class ContigAllocator {
    * otherwise any free pages in `[low, high)`. Pages (pfns) are appended to `rlist` in address
    * order. Returns 0, ENOMEM (12) or EINVAL (22). Searches the extent mirror when there is one.
    *
-   * @throws {@link KernelPanic} when alignment or boundary is not a power of two (the KASSERTs).
+   * @throws {@link @mem/machine!KernelPanic} when alignment or boundary is not a power of two (the KASSERTs).
    */
   pglistAlloc(
     size: number,
@@ -1047,7 +1185,7 @@ export class ContigAllocator {
   /**
    * `uvm_pglistfree`: frees every page of `rlist` (pfns from {@link pglistAlloc}) and empties it.
    *
-   * @throws {@link KernelPanic} if a pfn is not a page-list page or appears twice; nothing changes.
+   * @throws {@link @mem/machine!KernelPanic} if a pfn is not a page-list page or appears twice; nothing changes.
    */
   pglistFree(rlist: number[]): void {
     if (!Array.isArray(rlist))
@@ -1076,7 +1214,7 @@ export class ContigAllocator {
    * mirror's free space equals it too; no page is both held by a contiguous allocation and free;
    * every held page is pinned and tagged.
    *
-   * @throws {@link KernelPanic} with code `"invariant"` naming the first violation.
+   * @throws {@link @mem/machine!KernelPanic} with code `"invariant"` naming the first violation.
    */
   checkInvariants(): void {
     const db = this.db;

@@ -1,5 +1,5 @@
 /**
- * @mem/contig: physically contiguous memory with or without a kernel mapping (FreeBSD PR
+ * `@mem/contig`: physically contiguous memory with or without a kernel mapping (FreeBSD PR
  * kern/55081), NetBSD's constrained page-list allocator over an extent mirror of the free pages,
  * an indexed O(log n) search, laundering, reclaim by migration and a CMA-like reserved region.
  *

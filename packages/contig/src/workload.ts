@@ -26,13 +26,13 @@ export function mulberry32(seed: number): () => number {
 export interface FragmentOptions {
   /** PRNG seed (default 1). */
   readonly seed?: number;
-  /** Share of the free pages to allocate first (default 0.9). */
+  /** Share of the free pages to allocate (default 1: until the allocator refuses). */
   readonly fill?: number;
   /** Share of allocated pages (not allocations) that are movable (default 0.6). */
   readonly movable?: number;
   /** Share of movable pages that are dirty (default 0.3). */
   readonly dirty?: number;
-  /** Share of allocations freed again, in random order (default 0.35). */
+  /** Share of allocations freed again, in random order (default 0.3). */
   readonly release?: number;
   /** Largest order of unmovable kernel blocks (default 2). */
   readonly kernelMaxOrder?: number;
@@ -59,10 +59,27 @@ export interface FragmentResult {
 }
 
 /**
- * Fragments `buddy`'s memory (see the module summary). Movable pages get the owner tag
- * `"workload"`, a handle in their mapping word, `PG_dirty` for a share, and go on the inactive or
- * active queue; an owner object follows them through migration and eviction, and a pager
- * "writes" dirty pages.
+ * Fragments `buddy`'s memory like a running system, in three phases:
+ *
+ * 1. **boot**: the kernel's own memory (`1 - movable` of the pages to fill), unmovable blocks of
+ *    order 0 to `kernelMaxOrder` with `GFP_KERNEL`;
+ * 2. **growth**: page cache and anonymous memory (order-0 `GFP_HIGHUSER_MOVABLE` pages) take the
+ *    rest, until `fill` of the free pages are allocated or the allocator refuses (its watermarks);
+ * 3. **release**: a random `release` share of all allocations is freed, scattering free memory
+ *    over both kinds of pageblock.
+ *
+ * The GFP masks let the buddy allocator group pages by mobility as Linux does: kernel blocks come
+ * from `MIGRATE_UNMOVABLE` pageblocks (stolen from movable ones, whole pageblocks, when they run
+ * out), movable pages from `MIGRATE_MOVABLE` ones. Kernel memory that grew in step with the page
+ * cache (the workload's first version interleaved the two) stole a pageblock pair at the growth
+ * front every few dozen pageblocks, which left no 1 GiB window free of unmovable pages.
+ *
+ * Movable pages get the owner tag `"workload"`, a handle in their mapping word and `PG_dirty` for a
+ * `dirty` share; every other one is anonymous memory, mapped once (map count 1, reference count
+ * 2: laundering skips it, migration moves it), the others are page cache (unmapped). Each goes on
+ * the inactive or the active queue; an owner object follows the pages through migration and
+ * eviction, and a pager "writes" dirty pages. `churn(steps)` continues with random frees and
+ * allocations in the same mix.
  */
 export function fragmentMemory(
   buddy: BuddyAllocator,
@@ -76,10 +93,10 @@ export function fragmentMemory(
       throw new InvalidArgumentError(`${name} must be in [0, 1], got ${v}`, "EINVAL", name);
     return v;
   };
-  const fill = share("fill", options.fill ?? 0.9);
+  const fill = share("fill", options.fill ?? 1);
   const movable = share("movable", options.movable ?? 0.6);
   const dirty = share("dirty", options.dirty ?? 0.3);
-  const release = share("release", options.release ?? 0.35);
+  const release = share("release", options.release ?? 0.3);
   const kmax = options.kernelMaxOrder ?? 2;
   const machine = buddy.machine;
   const db = machine.pages;
@@ -110,10 +127,12 @@ export function fragmentMemory(
       return true;
     },
   });
-  // Live allocations: movable handles (positive) and kernel blocks (negative: -(pfn * 16 + order) - 1).
-  const live: number[] = [];
+  // Live allocations: movable handles, and kernel blocks as pfn * 16 + order.
+  const liveM: number[] = [];
+  const liveK: number[] = [];
   let movableCount = 0;
   let unmovableCount = 0;
+  let anonToggle = 0;
 
   const allocMovable = (): boolean => {
     const pfn = buddy.alloc(GFP_HIGHUSER_MOVABLE, 0);
@@ -129,8 +148,14 @@ export function fragmentMemory(
     db.owner[i] = tag;
     db.mapping[i] = h;
     if (rnd() < dirty) db.flags[i] = db.flags[i]! | PG_dirty;
+    // Every other movable page is anonymous memory, mapped once (the mapping holds a reference).
+    anonToggle ^= 1;
+    if (anonToggle === 1) {
+      db.mapcount[i] = 1;
+      db.refcount[i] = 2;
+    }
     queues.add(pfn, rnd() < 0.5 ? PQ_INACTIVE : PQ_ACTIVE);
-    live.push(h);
+    liveM.push(h);
     movableCount++;
     return true;
   };
@@ -138,31 +163,40 @@ export function fragmentMemory(
     const order = Math.floor(rnd() * (kmax + 1));
     const pfn = buddy.alloc(GFP_KERNEL, order);
     if (pfn < 0) return false;
-    live.push(-(pfn * 16 + order) - 1);
+    liveK.push(pfn * 16 + order);
     unmovableCount += 2 ** order;
     return true;
   };
-  const freeAt = (k: number): void => {
-    const v = live[k]!;
-    live[k] = live[live.length - 1]!;
-    live.pop();
-    if (v > 0) {
-      const pfn = where[v]!;
-      where[v] = -1;
-      movableCount--;
-      if (pfn < 0) return; // evicted from the cache: already freed by the taker
-      const i = db.indexOf(pfn);
-      queues.remove(pfn);
-      db.flags[i] = db.flags[i]! & ~PG_dirty;
-      db.owner[i] = 0;
-      db.mapping[i] = 0;
-      buddy.free(pfn, 0);
-    } else {
-      const x = -v - 1;
-      const order = x % 16;
-      buddy.free((x - order) / 16, order);
-      unmovableCount -= 2 ** order;
-    }
+  const freeMovable = (k: number): void => {
+    const h = liveM[k]!;
+    liveM[k] = liveM[liveM.length - 1]!;
+    liveM.pop();
+    const pfn = where[h]!;
+    where[h] = -1;
+    movableCount--;
+    if (pfn < 0) return; // evicted from the cache: already freed by the taker
+    const i = db.indexOf(pfn);
+    queues.remove(pfn);
+    db.flags[i] = db.flags[i]! & ~PG_dirty;
+    db.owner[i] = 0;
+    db.mapping[i] = 0;
+    db.mapcount[i] = 0; // unmapped: the mapping's reference goes
+    db.refcount[i] = 1;
+    buddy.free(pfn, 0);
+  };
+  const freeKernel = (k: number): void => {
+    const x = liveK[k]!;
+    liveK[k] = liveK[liveK.length - 1]!;
+    liveK.pop();
+    const order = x % 16;
+    buddy.free((x - order) / 16, order);
+    unmovableCount -= 2 ** order;
+  };
+  /** Frees a random allocation (each allocation equally likely). */
+  const freeRandom = (): void => {
+    const k = Math.floor(rnd() * (liveM.length + liveK.length));
+    if (k < liveM.length) freeMovable(k);
+    else freeKernel(k - liveM.length);
   };
   // Per-allocation probability giving a `movable` share of pages (kernel blocks average k pages).
   const k = (2 ** (kmax + 1) - 1) / (kmax + 1);
@@ -170,17 +204,22 @@ export function fragmentMemory(
   const allocOne = (): boolean => (rnd() < pm ? allocMovable() : allocKernel());
 
   const target = Math.floor(buddy.freePageCount * fill);
-  let allocated = 0;
+  // 1. Boot: the kernel's own memory.
+  const kernelTarget = Math.floor(target * (1 - movable));
   let misses = 0;
-  while (allocated < target && misses < 64) {
-    const before = movableCount + unmovableCount;
-    if (allocOne()) {
-      allocated += movableCount + unmovableCount - before;
-      misses = 0;
-    } else misses++;
+  while (unmovableCount < kernelTarget && misses < 64) {
+    if (allocKernel()) misses = 0;
+    else misses++;
   }
-  const toFree = Math.floor(live.length * release);
-  for (let k = 0; k < toFree; k++) freeAt(Math.floor(rnd() * live.length));
+  // 2. Growth: page cache and anonymous memory take the rest.
+  misses = 0;
+  while (movableCount + unmovableCount < target && misses < 64) {
+    if (allocMovable()) misses = 0;
+    else misses++;
+  }
+  // 3. Release: a random share of the allocations.
+  const toFree = Math.floor((liveM.length + liveK.length) * release);
+  for (let n = 0; n < toFree; n++) freeRandom();
 
   return {
     queues,
@@ -192,7 +231,7 @@ export function fragmentMemory(
     churn(steps: number): void {
       assertUint("steps", steps);
       for (let s = 0; s < steps; s++) {
-        if (live.length > 0 && rnd() < 0.5) freeAt(Math.floor(rnd() * live.length));
+        if (liveM.length + liveK.length > 0 && rnd() < 0.5) freeRandom();
         else allocOne();
       }
     },
