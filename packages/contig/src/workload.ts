@@ -72,7 +72,7 @@ export interface FragmentResult {
  * from `MIGRATE_UNMOVABLE` pageblocks (stolen from movable ones, whole pageblocks, when they run
  * out), movable pages from `MIGRATE_MOVABLE` ones. Kernel memory that grew in step with the page
  * cache (the workload's first version interleaved the two) stole a pageblock pair at the growth
- * front every few dozen pageblocks, which left no 1 GiB window free of unmovable pages.
+ * front every few pageblocks, which left no 1 GiB window free of unmovable pages.
  *
  * Movable pages get the owner tag `"workload"`, a handle in their mapping word and `PG_dirty` for a
  * `dirty` share; every other one is anonymous memory, mapped once (map count 1, reference count
