@@ -51,7 +51,9 @@ import {
   __GFP_DIRECT_RECLAIM,
   __GFP_HIGH,
   __GFP_MEMALLOC,
+  __GFP_MOVABLE,
   __GFP_NOWARN,
+  __GFP_RECLAIMABLE,
   __GFP_THISNODE,
   __GFP_ZERO,
   GFP_KERNEL,
@@ -65,6 +67,9 @@ import {
   MIGRATE_UNMOVABLE,
 } from "./gfp.js";
 import { checkInvariants, stateDigest } from "./internal/check.js";
+import { fastPaths } from "./internal/fast-paths.js";
+import { doubleAdd, listCorrupt } from "./internal/page-lists.js";
+import { SectionCache } from "./internal/section-cache.js";
 import { ZoneState } from "./internal/zone-state.js";
 import {
   calculateMinFreeKbytes,
@@ -112,10 +117,21 @@ export const PAGE_FLAGS_CHECK_AT_FREE: number =
   PG_hole;
 
 const NMT = MIGRATE_TYPES;
+/** The largest pfn a JavaScript number holds exactly (2^53 - 1). */
+const MAX_PFN = Number.MAX_SAFE_INTEGER;
+/** The mobility bits of a GFP mask (`__GFP_MOVABLE | __GFP_RECLAIMABLE`, bits 3 and 4). */
+const GFP_MT_MASK = __GFP_MOVABLE | __GFP_RECLAIMABLE;
 /** 2^k for k < 31, as small integers (orders are small; pfn arithmetic stays in doubles). */
 const POW2: Int32Array = (() => {
   const a = new Int32Array(31);
   for (let k = 0; k < 31; k++) a[k] = 2 ** k;
+  return a;
+})();
+
+/** 2^-k for k < 32 (exact), so that `floor(x / 2^k)` is the product `floor(x * INV_POW2[k])`. */
+const INV_POW2: Float64Array = (() => {
+  const a = new Float64Array(32);
+  for (let k = 0; k < 32; k++) a[k] = 2 ** -k;
   return a;
 })();
 
@@ -304,6 +320,12 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   private badPages = 0;
   private hookClaims = 0;
   private zeroedPages = 0;
+  /** `1 / pageblockPages` (exact: a power of two), so that the pageblock of an index is a product. */
+  private readonly pageblockScale: number;
+  /** Exact pfn <-> index conversion for the hot paths. */
+  private readonly sections: SectionCache;
+  /** Per-CPU lists on and fast paths not switched off (see `internal/fast-paths.ts`). */
+  private readonly pcpFast: boolean;
 
   /**
    * @param machine - the machine whose page database the allocator manages.
@@ -326,11 +348,14 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     assertOrder("pageblockOrder", pbOrder, orders);
     this.pageblockOrder = pbOrder;
     this.pageblockPages = POW2[pbOrder]!;
+    this.pageblockScale = 1 / this.pageblockPages;
+    this.sections = new SectionCache(machine);
     const cpus = options.cpus ?? machine.cpus;
     assertUint("cpus", cpus);
     if (cpus < 1) throw new InvalidArgumentError(`cpus must be at least 1, got ${cpus}`);
     this.cpus = cpus;
     this.pcpEnabled = options.pcp ?? true;
+    this.pcpFast = this.pcpEnabled && fastPaths.enabled;
     this.checkPages = options.checkPages ?? false;
     this.userMinFreeKbytes = options.minFreeKbytes ?? 0;
     assertUint("minFreeKbytes", this.userMinFreeKbytes);
@@ -399,6 +424,71 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * mobility bits.
    */
   alloc(gfp: number, order: number): number {
+    if (order === 0 && this.pcpFast && !this.dirty) {
+      const pfn = this.allocPcpFast(gfp);
+      if (pfn >= 0) return pfn;
+    }
+    return this.allocGeneric(gfp, order);
+  }
+
+  /**
+   * The order-0 fast path: the head of the current CPU's per-CPU list of the first zone with
+   * managed pages, when that zone passes the order-0 low watermark check and the page passes
+   * `check_new_pages`. Returns -1 (having changed nothing) in every other case, for
+   * {@link allocGeneric} to handle exactly as before: bad masks, an empty list (refill), a failed
+   * watermark (next zone, slow path), a bad page.
+   */
+  private allocPcpFast(gfp: number): number {
+    if (gfp >>> 0 !== gfp) return -1;
+    const hi = this.gfpZoneIdx[gfp & 15]!;
+    const mt = (gfp & GFP_MT_MASK) >>> 3;
+    if (hi < 0 || mt === 3) return -1;
+    const cpu = this.cpu;
+    const zl = this.zonelists[this.cpuNodeIdx[cpu]! * this.zonesPerNode + hi]!;
+    const limit = (gfp & __GFP_THISNODE) !== 0 ? hi + 1 : zl.length;
+    let k = 0;
+    while (k < limit && zl[k]!.managed === 0) k++;
+    if (k >= limit) return -1;
+    const zs = zl[k]!;
+    if (!(zs.freePages > zs.wmLow + zs.boost + zs.lowmemReserve[hi]!)) return -1;
+    const pcp = zs.pcp;
+    const heads = pcp.heads;
+    const list = cpu * MIGRATE_PCPTYPES + mt;
+    const h = heads[list]!;
+    if (h === 0) return -1;
+    const i = h - 1;
+    const db = this.db;
+    const flags = db.flags;
+    const refcount = db.refcount;
+    if ((flags[i]! & ~PG_pcp) !== 0 || refcount[i] !== 0 || db.mapcount[i] !== 0) return -1;
+    const next = db.next;
+    const prev = db.prev;
+    const n = next[i]!;
+    if (n === 0) return -1;
+    if (n === h) heads[list] = 0;
+    else {
+      const p = prev[i]!;
+      next[p - 1] = n;
+      prev[n - 1] = p;
+      heads[list] = n;
+    }
+    next[i] = 0;
+    prev[i] = 0;
+    pcp.counts[list] = pcp.counts[list]! - 1;
+    zs.pcpCount[cpu] = zs.pcpCount[cpu]! - 1;
+    flags[i] = 0;
+    db.mapping[i] = 0;
+    // prep_new_page()
+    refcount[i] = 1;
+    zs.pgalloc += 1;
+    if ((gfp & __GFP_ZERO) !== 0) this.zeroedPages += 1;
+    const pfn = this.sections.pfnOf(i);
+    if (this.observer !== null) this.observer.pagesTaken(pfn, 1);
+    return pfn;
+  }
+
+  /** {@link alloc} for every case the order-0 fast path leaves. */
+  private allocGeneric(gfp: number, order: number): number {
     if (order >>> 0 !== order || order >= this.orders) assertOrder("order", order, this.orders);
     if (gfp >>> 0 !== gfp) this.badGfp(gfp);
     const hi = this.gfpZoneIdx[gfp & 15]!;
@@ -624,7 +714,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
         order === 0 && this.pcpEnabled ? this.rmqueuePcp(zs, mt) : this.rmqueueBuddy(zs, order, mt);
       if (i < 0) return -1;
       if (this.checkNew(i, order)) return i;
-      this.discardBad(i, this.db.pfnOf(i), order);
+      this.discardBad(i, this.sections.pfnOf(i), order);
     }
   }
 
@@ -670,10 +760,10 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
 
   /** `__rmqueue_smallest()` with `expand()`. */
   private rmqueueSmallest(zs: ZoneState, order: number, mt: number): number {
-    const free = zs.free;
+    const heads = zs.free.heads;
     for (let o = order; o < this.orders; o++) {
       const list = o * NMT + mt;
-      const i = free.first(list);
+      const i = heads[list]! - 1;
       if (i < 0) continue;
       this.delFree(zs, list, i, o);
       this.expand(zs, i, order, o, mt);
@@ -685,9 +775,27 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
 
   /** Removes free block head `i` (order `o`) from list `list`. */
   private delFree(zs: ZoneState, list: number, i: number, o: number): void {
-    zs.free.remove(list, i);
     const db = this.db;
-    db.flags[i] = db.flags[i]! & ~PG_buddy;
+    const next = db.next;
+    const prev = db.prev;
+    const free = zs.free;
+    const heads = free.heads;
+    // PageLists.remove(), inline.
+    const n = next[i]!;
+    if (n === 0) listCorrupt(i);
+    const me = i + 1;
+    if (n === me) heads[list] = 0;
+    else {
+      const p = prev[i]!;
+      next[p - 1] = n;
+      prev[n - 1] = p;
+      if (heads[list] === me) heads[list] = n;
+    }
+    next[i] = 0;
+    prev[i] = 0;
+    free.counts[list] = free.counts[list]! - 1;
+    const flags = db.flags;
+    flags[i] = flags[i]! & ~PG_buddy;
     db.private[i] = 0;
     db.mapping[i] = 0;
     zs.nrFree[o] = zs.nrFree[o]! - 1;
@@ -697,11 +805,31 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   private addFree(zs: ZoneState, i: number, o: number, mt: number, tail: boolean): void {
     const db = this.db;
     const list = o * NMT + mt;
-    db.flags[i] = db.flags[i]! | PG_buddy;
+    const flags = db.flags;
+    flags[i] = flags[i]! | PG_buddy;
     db.private[i] = o;
     db.mapping[i] = list;
-    if (tail) zs.free.addTail(list, i);
-    else zs.free.addHead(list, i);
+    // PageLists.addHead() / addTail(), inline.
+    const next = db.next;
+    const prev = db.prev;
+    if (next[i] !== 0) doubleAdd(db, i);
+    const free = zs.free;
+    const heads = free.heads;
+    const me = i + 1;
+    const h = heads[list]!;
+    if (h === 0) {
+      next[i] = me;
+      prev[i] = me;
+      heads[list] = me;
+    } else {
+      const t = prev[h - 1]!;
+      next[i] = h;
+      prev[i] = t;
+      next[t - 1] = me;
+      prev[h - 1] = me;
+      if (!tail) heads[list] = me;
+    }
+    free.counts[list] = free.counts[list]! + 1;
     zs.nrFree[o] = zs.nrFree[o]! + 1;
   }
 
@@ -854,7 +982,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     }
     zs.pgalloc += n;
     if ((gfp & __GFP_ZERO) !== 0) this.zeroedPages += n;
-    const pfn = db.pfnOf(i);
+    const pfn = this.db.pfnOf(i);
     if (this.observer !== null) this.observer.pagesTaken(pfn, n);
     return pfn;
   }
@@ -871,6 +999,73 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * @throws {@link InvalidArgumentError} for a pfn or order that is not a valid integer.
    */
   free(pfn: number, order: number): void {
+    if (order === 0 && this.pcpFast && this.freePcpFast(pfn)) return;
+    this.freeGeneric(pfn, order);
+  }
+
+  /**
+   * The order-0 fast path of {@link free}: the last reference to a plain page (no flags, count 1,
+   * unmapped, on no list) with no hook installed goes onto the current CPU's per-CPU list exactly
+   * as `freeFinal` and `freePcp` would put it there. Returns false, having changed nothing, in
+   * every other case (bad input, other counts or flags, hooks, an isolated or highatomic
+   * pageblock, no per-CPU lists), for {@link freeGeneric} to check and handle.
+   */
+  private freePcpFast(pfn: number): boolean {
+    if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
+      return false;
+    const db = this.db;
+    const i = this.sections.indexOf(pfn);
+    if (i < 0) return false;
+    const zn = db.zoneNode[i]!;
+    const flags = db.flags;
+    const next = db.next;
+    if (
+      flags[i] !== 0 ||
+      db.refcount[i] !== 1 ||
+      db.mapcount[i] !== 0 ||
+      next[i] !== 0 ||
+      zn % 8 === NO_ZONE ||
+      this.hooks.length !== 0
+    )
+      return false;
+    const mt = this.pbType[Math.floor(i * this.pageblockScale)]!;
+    if (mt >= MIGRATE_PCPTYPES) return false;
+    // freeFinal(): the count drops to zero, PGFREE, page state cleared.
+    db.refcount[i] = 0;
+    this.pgfree += 1;
+    db.private[i] = 0;
+    // free_unref_page(): to the head of this CPU's list of the pageblock's migratetype.
+    const zs = this.zoneByZn[zn]!;
+    const cpu = this.cpu;
+    const list = cpu * MIGRATE_PCPTYPES + mt;
+    const prev = db.prev;
+    const pcp = zs.pcp;
+    const heads = pcp.heads;
+    const me = i + 1;
+    const h = heads[list]!;
+    if (h === 0) {
+      next[i] = me;
+      prev[i] = me;
+    } else {
+      const t = prev[h - 1]!;
+      next[i] = h;
+      prev[i] = t;
+      next[t - 1] = me;
+      prev[h - 1] = me;
+    }
+    heads[list] = me;
+    pcp.counts[list] = pcp.counts[list]! + 1;
+    flags[i] = PG_pcp;
+    db.mapping[i] = list;
+    const c = zs.pcpCount[cpu]! + 1;
+    zs.pcpCount[cpu] = c;
+    if (c >= zs.high) this.freePcpBulk(zs, cpu, zs.batch);
+    if (this.observer !== null) this.observer.pagesFreed(pfn, 1);
+    return true;
+  }
+
+  /** {@link free} for every case the order-0 fast path leaves. */
+  private freeGeneric(pfn: number, order: number): void {
     const i = this.pageIndex(pfn, "__free_pages");
     if (order >>> 0 !== order || order >= this.orders) assertOrder("order", order, this.orders);
     const db = this.db;
@@ -1153,7 +1348,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     let mt = this.pbType[Math.floor(i / this.pageblockPages)]!;
     if (mt >= MIGRATE_PCPTYPES) {
       if (mt === MIGRATE_ISOLATE) {
-        this.freeOneBlock(zs, i, this.db.pfnOf(i), 0, mt, false);
+        this.freeOneBlock(zs, i, this.sections.pfnOf(i), 0, mt, false);
         zs.freePages += 1;
         return;
       }
@@ -1191,7 +1386,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
         const i = zs.pcp.popTail(list);
         db.flags[i] = db.flags[i]! & ~PG_pcp;
         db.mapping[i] = 0;
-        this.freeOneBlock(zs, i, db.pfnOf(i), 0, mt, false);
+        this.freeOneBlock(zs, i, this.sections.pfnOf(i), 0, mt, false);
       } while (--count > 0 && --batchFree > 0 && !zs.pcp.isEmpty(list));
     }
     zs.pcpCount[cpu] = zs.pcpCount[cpu]! - freed;
@@ -1218,17 +1413,17 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     const zone = zn[iIn]!;
     const maxMerge = this.orders - 1;
     const pbOrder = this.pageblockOrder;
-    const pbPages = this.pageblockPages;
     let i = iIn;
     let pfn = pfnIn;
     let order = orderIn;
     while (order < maxMerge) {
       const size = POW2[order]!;
-      const upper = Math.floor(pfn / size) % 2 === 1;
+      // The lower half of the order+1 block holding pfn starts at a multiple of 2 * size.
+      const upper = pfn - Math.floor(pfn * INV_POW2[order + 1]!) * 2 * size >= size;
       const bi = upper ? i - size : i + size;
       if ((flags[bi]! & PG_buddy) === 0 || priv[bi] !== order || zn[bi] !== zone) break;
       if (order >= pbOrder) {
-        const bmt = this.pbType[Math.floor(bi / pbPages)]!;
+        const bmt = this.pbType[Math.floor(bi * this.pageblockScale)]!;
         if (bmt !== mt && (mt >= MIGRATE_PCPTYPES || bmt >= MIGRATE_PCPTYPES)) break;
       }
       this.delFree(zs, db.mapping[bi]!, bi, order);
@@ -1242,10 +1437,13 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     if (!tail && order < maxMerge - 1) {
       // buddy_merge_likely(): is the buddy of the next-higher block free?
       const size = POW2[order]!;
-      const higher = Math.floor(pfn / (2 * size)) * 2 * size;
       const hsize = 2 * size;
+      const higher = Math.floor(pfn * INV_POW2[order + 1]!) * hsize;
       const hi = i - (pfn - higher);
-      const hb = Math.floor(higher / hsize) % 2 === 1 ? hi - hsize : hi + hsize;
+      const hb =
+        higher - Math.floor(higher * INV_POW2[order + 2]!) * 2 * hsize >= hsize
+          ? hi - hsize
+          : hi + hsize;
       tail = (flags[hb]! & PG_buddy) !== 0 && priv[hb] === order + 1 && zn[hb] === zone;
     }
     this.addFree(zs, i, order, mt, tail);

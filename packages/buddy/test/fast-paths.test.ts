@@ -1,0 +1,244 @@
+import {
+  __GFP_RECLAIMABLE,
+  __GFP_ZERO,
+  BuddyAllocator,
+  GFP_ATOMIC,
+  GFP_DMA,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_KERNEL,
+} from "@mem/buddy";
+import { KernelPanic } from "@mem/machine";
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import { fastPaths } from "../src/internal/fast-paths.js";
+import { SectionCache } from "../src/internal/section-cache.js";
+import { blockStrings, smallMachine } from "./helpers.js";
+
+const GFPS = [
+  GFP_KERNEL,
+  GFP_HIGHUSER_MOVABLE,
+  GFP_ATOMIC,
+  GFP_DMA,
+  GFP_KERNEL | __GFP_RECLAIMABLE,
+  GFP_KERNEL | __GFP_ZERO,
+];
+
+type Op =
+  | { t: "alloc"; gfp: number; order: number; cpu: number }
+  | { t: "free" | "put" | "get" | "cold" | "double" | "wrong"; k: number; off: number }
+  | { t: "bad"; pfn: number }
+  | { t: "drain" | "hook" | "observer" };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant("alloc" as const),
+      gfp: fc.constantFrom(...GFPS),
+      order: fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 10 })),
+      cpu: fc.integer({ min: 0, max: 1 }),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      t: fc.constantFrom(
+        "free" as const,
+        "free" as const,
+        "put" as const,
+        "get" as const,
+        "cold" as const,
+        "double" as const,
+        "wrong" as const,
+      ),
+      k: fc.nat(),
+      off: fc.nat(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("bad" as const),
+      pfn: fc.constantFrom(-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, 0, 200, 20000),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constantFrom({ t: "drain" as const }, { t: "hook" as const }) },
+  { weight: 1, arbitrary: fc.constant({ t: "observer" as const }) },
+);
+
+/** One allocator on its own small machine, with fast paths on or off, and a log of what it did. */
+function side(fast: boolean, pcp: boolean) {
+  fastPaths.enabled = fast;
+  const m = smallMachine();
+  const a = new BuddyAllocator(m, { pcp });
+  fastPaths.enabled = true;
+  a.freeAllRam();
+  const log: string[] = [];
+  let remove: (() => void) | null = null;
+  const run = (o: Op, live: { pfn: number; order: number; refs: number }[]): string => {
+    try {
+      switch (o.t) {
+        case "alloc":
+          a.setCpu(o.cpu);
+          return `alloc ${a.alloc(o.gfp, o.order)}`;
+        case "drain":
+          a.drain();
+          return "drain";
+        case "hook":
+          if (remove === null) {
+            remove = a.addFreeHook({
+              name: "observer",
+              onFree: (pfn, order) => {
+                log.push(`hook ${pfn}/${order}`);
+                return false;
+              },
+            });
+          } else {
+            remove();
+            remove = null;
+          }
+          return "hook";
+        case "observer":
+          a.setFreePoolObserver(
+            log.length % 2 === 0
+              ? {
+                  pagesFreed: (pfn, n) => log.push(`freed ${pfn}+${n}`),
+                  pagesTaken: (pfn, n) => log.push(`taken ${pfn}+${n}`),
+                }
+              : null,
+          );
+          return "observer";
+        case "bad":
+          a.free(o.pfn, 0);
+          return "bad freed";
+        default: {
+          if (live.length === 0) return "none";
+          const b = live[o.k % live.length]!;
+          const page = b.pfn + (o.off % 2 ** b.order);
+          if (o.t === "free") a.free(b.pfn, b.order);
+          else if (o.t === "put") a.putPage(page);
+          else if (o.t === "get") a.getPage(page);
+          else if (o.t === "cold") a.freeHotCold(b.pfn, o.off % 2 === 0);
+          else if (o.t === "wrong") a.free(b.pfn, b.order === 0 ? 1 : 0);
+          else a.free(b.pfn + 2 ** b.order, 0); // next block: often free or a tail
+          return `${o.t} ok`;
+        }
+      }
+    } catch (e) {
+      return `${(e as Error).name} ${(e as { code?: string }).code} ${(e as Error).message}`;
+    }
+  };
+  return { m, a, log, run };
+}
+
+afterEach(() => {
+  fastPaths.enabled = true;
+});
+
+describe("BuddyAllocator fast paths", () => {
+  it("give the same results, errors, hook and observer calls and state as the generic paths", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.boolean(), (ops, pcp) => {
+        const fast = side(true, pcp);
+        const slow = side(false, pcp);
+        // The model of live blocks follows the fast side; both sides must agree on every step.
+        const live: { pfn: number; order: number; refs: number }[] = [];
+        for (const o of ops) {
+          const r1 = fast.run(o, live);
+          const r2 = slow.run(o, live);
+          expect(r1).toBe(r2);
+          expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
+          expect(fast.log).toEqual(slow.log);
+          if (o.t === "alloc" && !r1.startsWith("alloc -1") && r1.startsWith("alloc ")) {
+            live.push({ pfn: Number(r1.slice(6)), order: o.order, refs: 1 });
+          } else if (o.t !== "alloc" && r1.endsWith(" ok") && live.length > 0) {
+            const k = (o as { k: number }).k % live.length;
+            const b = live[k]!;
+            if (o.t === "get") b.refs++;
+            else if (o.t === "free" || o.t === "put" || o.t === "cold") {
+              b.refs--;
+              if (b.refs === 0) live.splice(k, 1);
+            }
+          }
+        }
+        fast.a.checkInvariants();
+        fast.a.drain();
+        slow.a.drain();
+        expect(blockStrings(fast.a)).toEqual(blockStrings(slow.a));
+        expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
+        expect(fast.a.stats).toEqual(slow.a.stats);
+        fast.a.checkInvariants();
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("takes order-0 pairs through the per-CPU lists exactly as the generic path does", () => {
+    const fast = side(true, true);
+    const slow = side(false, true);
+    for (const s of [fast, slow]) {
+      const held: number[] = [];
+      for (let k = 0; k < 3000; k++) {
+        s.a.setCpu(k % 2);
+        const p = s.a.alloc(k % 3 === 0 ? GFP_HIGHUSER_MOVABLE : GFP_KERNEL, 0);
+        if (k % 5 === 0) held.push(p);
+        else s.a.free(p, 0);
+        if (k % 7 === 0 && held.length > 0) s.a.free(held.pop()!, 0);
+      }
+      for (const p of held) s.a.free(p, 0);
+    }
+    expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
+    fast.a.drain();
+    slow.a.drain();
+    expect(blockStrings(fast.a)).toEqual(blockStrings(slow.a));
+    expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
+    fast.a.checkInvariants();
+  });
+});
+
+describe("SectionCache", () => {
+  it("converts exactly as the page database does, also after a removed section's slot is reused", () => {
+    const m = smallMachine();
+    const db = m.pages;
+    const c = new SectionCache(m);
+    for (const pfn of [1, 4095, 4096, 16383, 32767]) {
+      expect(c.indexOf(pfn)).toBe(db.indexOf(pfn));
+      expect(c.pfnOf(db.indexOf(pfn))).toBe(pfn);
+    }
+    m.addMemory(32768, 32768); // section 1
+    const i1 = db.indexOf(32768 + 5);
+    expect(c.indexOf(32768 + 5)).toBe(i1); // the cache now holds section 1
+    expect(c.pfnOf(i1)).toBe(32768 + 5);
+    expect(m.removeMemory(32768, 32768)).toBe(true);
+    m.addMemory(65536, 32768); // section 2 takes section 1's slot
+    expect(db.indexOf(65536 + 5)).toBe(i1);
+    expect(c.indexOf(32768 + 5)).toBe(-1);
+    expect(c.pfnOf(i1)).toBe(65536 + 5);
+    expect(c.indexOf(65536 + 5)).toBe(i1);
+    expect(c.indexOf(32768 * 3)).toBe(-1); // no section
+  });
+
+  it("lets no free through a section that went away, when its slot now holds another", () => {
+    const m = smallMachine();
+    const a = new BuddyAllocator(m);
+    a.freeAllRam();
+    m.addMemory(32768, 32768); // Normal zone: GFP_KERNEL takes its pages first
+    const p = a.alloc(GFP_KERNEL, 0);
+    expect(p).toBeGreaterThanOrEqual(32768);
+    a.free(p, 0); // the fast paths' cache now holds section 1
+    expect(m.removeMemory(32768, 32768)).toBe(true);
+    m.addMemory(65536, 32768); // reuses the slot
+    const twin = p - 32768 + 65536; // same index as p had
+    expect(a.allocContigRange(twin, twin + 1)).toBe(true); // count 1, no flags: freeable
+    const before = a.stateDigest();
+    expect(() => a.free(p, 0)).toThrow(KernelPanic);
+    expect(a.stateDigest()).toBe(before);
+    a.free(twin, 0);
+    a.checkInvariants();
+    const q = a.alloc(GFP_KERNEL, 0);
+    expect(q).toBeGreaterThanOrEqual(65536);
+    expect(a.pageCount(q)).toBe(1);
+    a.free(q, 0);
+    a.checkInvariants();
+  });
+});
