@@ -326,6 +326,8 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   private readonly sections: SectionCache;
   /** Per-CPU lists on and fast paths not switched off (see `internal/fast-paths.ts`). */
   private readonly pcpFast: boolean;
+  /** Buddy-list fast paths on: not switched off, and `checkPages` off. */
+  private readonly buddyFast: boolean;
 
   /**
    * @param machine - the machine whose page database the allocator manages.
@@ -357,6 +359,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     this.pcpEnabled = options.pcp ?? true;
     this.pcpFast = this.pcpEnabled && fastPaths.enabled;
     this.checkPages = options.checkPages ?? false;
+    this.buddyFast = fastPaths.enabled && !this.checkPages;
     this.userMinFreeKbytes = options.minFreeKbytes ?? 0;
     assertUint("minFreeKbytes", this.userMinFreeKbytes);
     this.watermarkScaleFactor = options.watermarkScaleFactor ?? 10;
@@ -424,11 +427,76 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * mobility bits.
    */
   alloc(gfp: number, order: number): number {
-    if (order === 0 && this.pcpFast && !this.dirty) {
-      const pfn = this.allocPcpFast(gfp);
-      if (pfn >= 0) return pfn;
+    if (!this.dirty) {
+      if (order === 0 && this.pcpFast) {
+        const pfn = this.allocPcpFast(gfp);
+        if (pfn >= 0) return pfn;
+      } else if (this.buddyFast) {
+        const pfn = this.allocBuddyFast(gfp, order);
+        if (pfn >= 0) return pfn;
+      }
     }
     return this.allocGeneric(gfp, order);
+  }
+
+  /**
+   * The buddy-list fast path (orders above 0, or order 0 without per-CPU lists): the smallest free
+   * block of the GFP mask's migratetype in the first zone with managed pages, when that zone passes
+   * the low watermark check and the block's head passes `check_new_pages`, split as `expand()` does.
+   * Returns -1 (having changed nothing) in every other case, for {@link allocGeneric}: bad input, a
+   * failed watermark (next zone, slow path), no block of the migratetype (fallback stealing), a bad
+   * page.
+   */
+  private allocBuddyFast(gfp: number, order: number): number {
+    if (order >>> 0 !== order || order >= this.orders || gfp >>> 0 !== gfp) return -1;
+    const hi = this.gfpZoneIdx[gfp & 15]!;
+    const mt = (gfp & GFP_MT_MASK) >>> 3;
+    if (hi < 0 || mt === 3) return -1;
+    const zl = this.zonelists[this.cpuNodeIdx[this.cpu]! * this.zonesPerNode + hi]!;
+    const limit = (gfp & __GFP_THISNODE) !== 0 ? hi + 1 : zl.length;
+    let k = 0;
+    while (k < limit && zl[k]!.managed === 0) k++;
+    if (k >= limit) return -1;
+    const zs = zl[k]!;
+    const n = POW2[order]!;
+    // zone_watermark_fast() with ALLOC_WMARK_LOW: enough free pages above the mark and the reserve,
+    // and (order > 0) a free block of at least that order on an Unmovable, Movable or
+    // Reclaimable list.
+    const mark = zs.wmLow + zs.boost;
+    if (order === 0) {
+      if (!(zs.freePages > mark + zs.lowmemReserve[hi]!)) return -1;
+    } else {
+      if (zs.freePages - (n - 1) <= mark + (zs.lowmemReserve[hi] ?? 0)) return -1;
+    }
+    // __rmqueue_smallest(): the first block on the lists of mt, from `order` up.
+    const heads = zs.free.heads;
+    const orders = this.orders;
+    let o = order;
+    let i = -1;
+    for (; o < orders; o++) {
+      i = heads[o * NMT + mt]! - 1;
+      if (i >= 0) break;
+    }
+    if (i < 0) return -1;
+    // A block of mt at order o exists, so the watermark's block test passes too.
+    const db = this.db;
+    const flags = db.flags;
+    if ((flags[i]! & ~PG_buddy) !== 0 || db.refcount[i] !== 0 || db.mapcount[i] !== 0) return -1;
+    this.delFree(zs, o * NMT + mt, i, o);
+    this.expand(zs, i, order, o, mt);
+    zs.freePages -= n;
+    // prep_new_page()
+    db.refcount[i] = 1;
+    if (order > 0) {
+      flags[i] = PG_head;
+      flags[i + 1] = PG_tail;
+      db.private[i + 1] = order;
+    }
+    zs.pgalloc += n;
+    if ((gfp & __GFP_ZERO) !== 0) this.zeroedPages += n;
+    const pfn = db.pfnOf(i);
+    if (this.observer !== null) this.observer.pagesTaken(pfn, n);
+    return pfn;
   }
 
   /**
@@ -999,8 +1067,49 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * @throws {@link InvalidArgumentError} for a pfn or order that is not a valid integer.
    */
   free(pfn: number, order: number): void {
-    if (order === 0 && this.pcpFast && this.freePcpFast(pfn)) return;
+    if (order === 0 && this.pcpFast) {
+      if (this.freePcpFast(pfn)) return;
+    } else if (this.buddyFast && this.freeBuddyFast(pfn, order)) return;
     this.freeGeneric(pfn, order);
+  }
+
+  /**
+   * The buddy-list fast path of {@link free} (orders above 0, or order 0 without per-CPU lists):
+   * the last reference to a plain block (a compound head of that order with only `PG_head`, its
+   * first tail marked, count 1, unmapped; or a single page with no flags) with no hook installed is
+   * merged into the free lists exactly as `freeFinal` and `__free_one_page` would. Returns false,
+   * having changed nothing, in every other case, for {@link freeGeneric} to check and handle.
+   */
+  private freeBuddyFast(pfn: number, order: number): boolean {
+    if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
+      return false;
+    if (order >>> 0 !== order || order >= this.orders || this.hooks.length !== 0) return false;
+    const db = this.db;
+    const i = db.indexOf(pfn);
+    if (i < 0) return false;
+    const zn = db.zoneNode[i]!;
+    const flags = db.flags;
+    const priv = db.private;
+    if (order > 0) {
+      if (flags[i] !== PG_head || priv[i + 1] !== order || (flags[i + 1]! & PG_tail) === 0)
+        return false;
+    } else if (flags[i] !== 0) return false;
+    if (db.refcount[i] !== 1 || db.mapcount[i] !== 0 || zn % 8 === NO_ZONE) return false;
+    const n = POW2[order]!;
+    db.refcount[i] = 0;
+    this.pgfree += n;
+    flags[i] = 0;
+    priv[i] = 0;
+    db.mapping[i] = 0;
+    if (order > 0) {
+      flags[i + 1] = 0;
+      priv[i + 1] = 0;
+    }
+    const zs = this.zoneByZn[zn]!;
+    this.freeOneBlock(zs, i, pfn, order, this.pbType[Math.floor(i * this.pageblockScale)]!, false);
+    zs.freePages += n;
+    if (this.observer !== null) this.observer.pagesFreed(pfn, n);
+    return true;
   }
 
   /**

@@ -194,6 +194,34 @@ describe("BuddyAllocator fast paths", () => {
     expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
     fast.a.checkInvariants();
   });
+
+  it("takes mixed orders through the buddy lists exactly as the generic path does", () => {
+    for (const pcp of [false, true]) {
+      const fast = side(true, pcp);
+      const slow = side(false, pcp);
+      for (const s of [fast, slow]) {
+        const live: [number, number][] = [];
+        let seed = 12345;
+        for (let k = 0; k < 4000; k++) {
+          seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+          const order = (seed >>> 16) % 8;
+          if (live.length >= 48 || (live.length > 0 && seed % 3 === 0)) {
+            const [p, o] = live.splice(seed % live.length, 1)[0]!;
+            s.a.free(p, o);
+          }
+          const p = s.a.alloc(seed % 5 === 0 ? GFP_HIGHUSER_MOVABLE : GFP_KERNEL, order);
+          if (p >= 0) live.push([p, order]);
+        }
+        for (const [p, o] of live) s.a.free(p, o);
+      }
+      expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
+      expect(fast.a.stats).toEqual(slow.a.stats);
+      fast.a.drain();
+      slow.a.drain();
+      expect(blockStrings(fast.a)).toEqual(blockStrings(slow.a));
+      fast.a.checkInvariants();
+    }
+  });
 });
 
 describe("SectionCache", () => {

@@ -96,8 +96,10 @@ export function checkInvariants(a: BuddyAllocator): void {
   }
   const managed = new Map<number, number>();
   for (const r of a.machine.presentPfnRanges()) {
+    let i = -1;
     for (let pfn = r.start; pfn < r.end; pfn++) {
-      const i = db.indexOf(pfn);
+      // Inside a section, consecutive pfns have consecutive indexes.
+      i = pfn === r.start || pfn % sp === 0 ? db.indexOf(pfn) : i + 1;
       const f = db.flags[i]!;
       const zn = db.zoneNode[i]!;
       if ((f & PG_reserved) === 0) {
