@@ -1114,10 +1114,10 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
 
   /**
    * The order-0 fast path of {@link free}: the last reference to a plain page (no flags, count 1,
-   * unmapped, on no list) with no hook installed goes onto the current CPU's per-CPU list exactly
-   * as `freeFinal` and `freePcp` would put it there. Returns false, having changed nothing, in
-   * every other case (bad input, other counts or flags, hooks, an isolated or highatomic
-   * pageblock, no per-CPU lists), for {@link freeGeneric} to check and handle.
+   * unmapped, on no list) goes onto the current CPU's per-CPU list exactly as `freeFinal` and
+   * `freePcp` would put it there (with hooks installed, they run and the generic rest follows).
+   * Returns false, having changed nothing, in every other case (bad input, other counts or flags,
+   * an isolated or highatomic pageblock), for {@link freeGeneric} to check and handle.
    */
   private freePcpFast(pfn: number): boolean {
     if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
@@ -1133,14 +1133,19 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
       db.refcount[i] !== 1 ||
       db.mapcount[i] !== 0 ||
       next[i] !== 0 ||
-      zn % 8 === NO_ZONE ||
-      this.hooks.length !== 0
+      zn % 8 === NO_ZONE
     )
       return false;
     const mt = this.pbType[Math.floor(i * this.pageblockScale)]!;
     if (mt >= MIGRATE_PCPTYPES) return false;
-    // freeFinal(): the count drops to zero, PGFREE, page state cleared.
+    // freeFinal(): the count drops to zero; the hooks, if any, see the page first. They may do
+    // anything (even free or allocate), so after them the generic rest of the free runs.
     db.refcount[i] = 0;
+    if (this.hooks.length !== 0) {
+      if (!this.runHooks(i, pfn, 0)) this.freeAfterHooks(i, pfn, 0, false, 0);
+      return true;
+    }
+    // PGFREE, page state cleared.
     this.pgfree += 1;
     db.private[i] = 0;
     // free_unref_page(): to the head of this CPU's list of the pageblock's migratetype.
@@ -1394,6 +1399,17 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     }
     db.refcount[i] = 0;
     if (this.hooks.length !== 0 && this.runHooks(i, pfn, order)) return;
+    this.freeAfterHooks(i, pfn, order, cold, f);
+  }
+
+  /**
+   * The rest of `free_the_page` once the count is zero and no hook claimed the block: the
+   * `PG_foreign` check, statistics, then the per-CPU list (order 0) or the buddy lists. `f` is the
+   * head's flags as they were before the hooks ran.
+   */
+  private freeAfterHooks(i: number, pfn: number, order: number, cold: boolean, f: number): void {
+    const db = this.db;
+    const n = POW2[order]!;
     if ((f & PG_foreign) !== 0) {
       db.refcount[i] = 1;
       throw new KernelPanic(

@@ -86,11 +86,15 @@ function side(fast: boolean, pcp: boolean) {
           return "drain";
         case "hook":
           if (remove === null) {
+            // An observer, or a claimer that takes back every fifth pfn for its owner.
+            const claims = log.length % 2 === 1;
             remove = a.addFreeHook({
-              name: "observer",
+              name: claims ? "claimer" : "observer",
               onFree: (pfn, order) => {
                 log.push(`hook ${pfn}/${order}`);
-                return false;
+                if (!claims || pfn % 5 !== 0) return false;
+                m.pages.owner[m.pages.indexOf(pfn)] = 1;
+                return true;
               },
             });
           } else {
@@ -193,6 +197,36 @@ describe("BuddyAllocator fast paths", () => {
     expect(blockStrings(fast.a)).toEqual(blockStrings(slow.a));
     expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
     fast.a.checkInvariants();
+  });
+
+  it("runs observing and claiming hooks on the order-0 fast path exactly as the generic path does", () => {
+    const sides = [side(true, true), side(false, true)].map((s) => {
+      const claimed: number[] = [];
+      s.a.addFreeHook({ name: "observer", onFree: () => false });
+      s.a.addFreeHook({
+        name: "claimer",
+        onFree: (pfn) => {
+          if (pfn % 3 !== 0) return false;
+          s.m.pages.owner[s.m.pages.indexOf(pfn)] = 1;
+          claimed.push(pfn);
+          return true;
+        },
+      });
+      const held: number[] = [];
+      for (let k = 0; k < 600; k++) {
+        const p = s.a.alloc(GFP_KERNEL, 0);
+        if (k % 4 === 0) held.push(p);
+        else s.a.free(p, 0);
+      }
+      for (const p of held) s.a.free(p, 0);
+      s.a.checkInvariants();
+      return { s, claimed };
+    });
+    const [fast, slow] = sides as [(typeof sides)[0], (typeof sides)[0]];
+    expect(fast.claimed.length).toBeGreaterThan(0);
+    expect(fast.claimed).toEqual(slow.claimed);
+    expect(fast.s.a.stats).toEqual(slow.s.a.stats);
+    expect(fast.s.a.stateDigest()).toBe(slow.s.a.stateDigest());
   });
 
   it("takes mixed orders through the buddy lists exactly as the generic path does", () => {
