@@ -304,6 +304,10 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   readonly offlinePending: PfnRange[] = [];
   /** @internal the hooks, in registration order. */
   hooks: FreePageHook[] = [];
+  /** True when some installed hook has no flag mask: every final free must run the hooks. */
+  private hookAll = false;
+  /** The union of the installed hooks' flag masks: a free whose flags meet it runs the hooks. */
+  private hookMask = 0;
 
   private observer: FreePoolObserver | null = null;
   private dirty = true;
@@ -1083,7 +1087,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   private freeBuddyFast(pfn: number, order: number): boolean {
     if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
       return false;
-    if (order >>> 0 !== order || order >= this.orders || this.hooks.length !== 0) return false;
+    if (order >>> 0 !== order || order >= this.orders) return false;
     const db = this.db;
     const i = db.indexOf(pfn);
     if (i < 0) return false;
@@ -1095,6 +1099,8 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
         return false;
     } else if (flags[i] !== 0) return false;
     if (db.refcount[i] !== 1 || db.mapcount[i] !== 0 || zn % 8 === NO_ZONE) return false;
+    // A hook that wants this free (one with no mask, or a mask the flags meet) takes the slow path.
+    if (this.hookAll || (flags[i]! & this.hookMask) !== 0) return false;
     const n = POW2[order]!;
     db.refcount[i] = 0;
     this.pgfree += n;
@@ -1141,8 +1147,9 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     // freeFinal(): the count drops to zero; the hooks, if any, see the page first. They may do
     // anything (even free or allocate), so after them the generic rest of the free runs.
     db.refcount[i] = 0;
-    if (this.hooks.length !== 0) {
-      if (!this.runHooks(i, pfn, 0)) this.freeAfterHooks(i, pfn, 0, false, 0);
+    // The page's flags are 0 here, so only hooks without a flag mask want to see it.
+    if (this.hookAll) {
+      if (!this.runHooks(i, pfn, 0, 0)) this.freeAfterHooks(i, pfn, 0, false, 0);
       return true;
     }
     // PGFREE, page state cleared.
@@ -1398,7 +1405,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
       }
     }
     db.refcount[i] = 0;
-    if (this.hooks.length !== 0 && this.runHooks(i, pfn, order)) return;
+    if ((this.hookAll || (f & this.hookMask) !== 0) && this.runHooks(i, pfn, order, f)) return;
     this.freeAfterHooks(i, pfn, order, cold, f);
   }
 
@@ -1443,14 +1450,20 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     if (this.observer !== null) this.observer.pagesFreed(pfn, n);
   }
 
-  /** Runs the hooks; true when one claimed the block. Restores the count if a hook throws. */
-  private runHooks(i: number, pfn: number, order: number): boolean {
+  /**
+   * Runs the hooks that want a block with flags `f` (no mask, or a mask `f` meets); true when one
+   * claimed the block. Restores the count if a hook throws.
+   */
+  private runHooks(i: number, pfn: number, order: number, f: number): boolean {
     const db = this.db;
     const hooks = this.hooks;
     for (let k = 0; k < hooks.length; k++) {
+      const hook = hooks[k]!;
+      const mask = hook.flagMask ?? 0;
+      if (mask !== 0 && (f & mask) === 0) continue;
       let claimed: boolean;
       try {
-        claimed = hooks[k]!.onFree(pfn, order);
+        claimed = hook.onFree(pfn, order);
       } catch (e) {
         db.refcount[i] = 1;
         throw e;
@@ -1802,8 +1815,29 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   addFreeHook(hook: FreePageHook): () => void {
     if (typeof hook?.onFree !== "function")
       throw new InvalidArgumentError("a free hook needs an onFree function", "EINVAL", "hook");
+    const mask = hook.flagMask ?? 0;
+    if (typeof mask !== "number" || !Number.isInteger(mask) || mask < 0 || mask > 0xffffffff)
+      throw new InvalidArgumentError(
+        `a free hook's flagMask must be a 32-bit flag mask, got ${describeValue(mask)}`,
+        "EINVAL",
+        "hook.flagMask",
+      );
     this.hooks = [...this.hooks, hook];
+    this.recomputeHookFilter();
     return () => this.removeFreeHook(hook);
+  }
+
+  /** Derives {@link hookAll} and {@link hookMask} from the installed hooks. */
+  private recomputeHookFilter(): void {
+    let all = false;
+    let mask = 0;
+    for (const h of this.hooks) {
+      const m = h.flagMask ?? 0;
+      if (m === 0) all = true;
+      else mask = (mask | m) >>> 0;
+    }
+    this.hookAll = all;
+    this.hookMask = mask;
   }
 
   /** Removes a free hook; true when it was installed. */
@@ -1811,6 +1845,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     const k = this.hooks.indexOf(hook);
     if (k < 0) return false;
     this.hooks = this.hooks.filter((h) => h !== hook);
+    this.recomputeHookFilter();
     return true;
   }
 

@@ -100,4 +100,54 @@ describe("BuddyAllocator free hooks", () => {
     const a = new BuddyAllocator(m, { hotplug: false });
     expect(() => a.addFreeHook({ name: "x" } as never)).toThrow();
   });
+
+  it("skips a hook with a flag mask for every page whose flags miss the mask, on both paths", () => {
+    const { m, a } = bootedSmall();
+    const db = m.pages;
+    const masked: number[] = [];
+    const all: number[] = [];
+    a.addFreeHook({
+      name: "xen",
+      flagMask: PG_foreign,
+      onFree: (pfn) => {
+        masked.push(pfn);
+        db.flags[db.indexOf(pfn)] = 0;
+        return true;
+      },
+    });
+    // Normal frees through the per-CPU path (order 0) and the buddy path (order 3): not seen.
+    const p = a.alloc(GFP_KERNEL, 0);
+    const b = a.alloc(GFP_KERNEL, 3);
+    a.free(p, 0);
+    a.free(b, 3);
+    expect(masked).toEqual([]);
+    // A foreign page is seen, and claimed, on either path.
+    const f0 = a.alloc(GFP_KERNEL, 0);
+    db.flags[db.indexOf(f0)] = PG_foreign;
+    a.free(f0, 0);
+    expect(masked).toEqual([f0]);
+    // A hook without a mask sees every free again, after the masked one passes on it.
+    const remove = a.addFreeHook({
+      name: "uml",
+      onFree: (pfn) => {
+        all.push(pfn);
+        return false;
+      },
+    });
+    const q = a.alloc(GFP_KERNEL, 0);
+    a.free(q, 0);
+    expect(all).toEqual([q]);
+    expect(masked).toEqual([f0]);
+    remove();
+    const r = a.alloc(GFP_KERNEL, 0);
+    a.free(r, 0);
+    expect(all).toEqual([q]);
+  });
+
+  it("rejects a flag mask that is not a 32-bit mask", () => {
+    const { a } = bootedSmall();
+    for (const flagMask of [-1, 1.5, Number.NaN, 2 ** 33]) {
+      expect(() => a.addFreeHook({ name: "x", flagMask, onFree: () => false })).toThrow(/flagMask/);
+    }
+  });
 });

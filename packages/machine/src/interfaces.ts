@@ -53,6 +53,13 @@ export interface FreePageHook {
   /** A name for diagnostics. */
   readonly name: string;
   /**
+   * When set, the hook only wants pages whose flags word (as it was at the final free) has one of
+   * these bits, e.g. `PG_foreign` for Xen: the allocator then skips it for every other page with a
+   * single AND, so normal pages pay nothing for it. Leave it unset (or 0) to see every free, as
+   * User-Mode Linux's observing hook must.
+   */
+  readonly flagMask?: number | undefined;
+  /**
    * Called at the final free of the block of 2^order pages at `pfn`, before any statistics.
    * @returns true when the hook took the page (the allocator must not free it).
    */

@@ -46,6 +46,8 @@ const NOT_OWNABLE = PG_buddy | PG_pcp | PG_reserved | PG_hole;
  */
 class ForeignFreeHook implements FreePageHook {
   readonly name = "xen-foreign";
+  /** Only foreign pages are ours: the allocator skips this hook for every other page. */
+  readonly flagMask: number = PG_foreign;
   // The database object is stable (hot-add replaces its arrays, which are read afresh below).
   private readonly db: PageDatabase;
   private cStart = 0;
