@@ -52,12 +52,13 @@ function int(name: string) {
   };
 }
 
-function common(cmd: Command, machineDefault: string | undefined = DEFAULT_PRESET): Command {
+/** `machineDefault` null: no default (the scenario's machine, else the default preset). */
+function common(cmd: Command, machineDefault: string | null = DEFAULT_PRESET): Command {
   return cmd
     .option(
       "-m, --machine <preset|file>",
       "a preset name, a dmesg e820 excerpt, a /proc/iomem copy, or a JSON machine file",
-      machineDefault,
+      machineDefault ?? undefined,
     )
     .option("--boot-allocator <rootmem|memblock>", "the boot allocator")
     .option(
@@ -170,7 +171,7 @@ function bootCommand(): Command {
 function runCommand(): Command {
   return common(
     new Command("run").description("run a scenario (default: showcase) and report what happened"),
-    undefined,
+    null,
   )
     .argument(
       "[scenario]",
@@ -201,7 +202,7 @@ function runCommand(): Command {
 function procCommand(): Command {
   return common(
     new Command("proc").description("print a /proc file after boot, or after a scenario"),
-    undefined,
+    null,
   )
     .argument("<file>", PROC_FILES.join("|"))
     .option("--scenario <name|file>", "run this scenario first")

@@ -20,23 +20,22 @@ export {
   traceHeader,
 } from "./internal/api.js";
 export { type BootOptions, largeSystemHash } from "./internal/boot.js";
-export { formatLine, KernelLog, type LogLine } from "./internal/dmesg.js";
 export {
   CONTIG_STRATEGIES,
-  type ContigBuffer,
   ContigDriver,
-  type ContigRequest,
   type ContigStrategy,
+  type DeviceBuffer,
   type LadderRung,
-} from "./internal/drivers/contig.js";
+  SharedSlots,
+  STRATEGY_CONFIG,
+} from "./internal/contig.js";
+export { formatLine, KernelLog, type LogLine } from "./internal/dmesg.js";
 export { type IsaResult, IsaSoundCard } from "./internal/drivers/isa-sound.js";
 export {
-  MAX_PENDING_REQS,
-  type NetbackMode,
-  NetbackPair,
-  type NetbackStats,
-} from "./internal/drivers/netback.js";
-export { type CaptureResult, PciCaptureCard } from "./internal/drivers/pci-capture.js";
+  type CaptureResult,
+  type CaptureStrategy,
+  PciCaptureCard,
+} from "./internal/drivers/pci-capture.js";
 export { type HibernationResult, hibernate } from "./internal/hibernate.js";
 export { hotAdd, hotRemove } from "./internal/hotplug.js";
 export {
@@ -49,7 +48,7 @@ export {
   type Sample,
 } from "./internal/kernel.js";
 export { applyOp } from "./internal/ops.js";
-export { ACTIVE, INACTIVE, PageCache } from "./internal/page-cache.js";
+export { ACTIVE, CACHE, INACTIVE, PageCache } from "./internal/page-cache.js";
 export { iomem, PROC_FILES, type ProcFile, procFile } from "./internal/proc.js";
 export { Rng } from "./internal/rng.js";
 export type {
@@ -79,6 +78,7 @@ export {
   type TraceOp,
   type TraceSink,
 } from "./internal/trace.js";
+export { type NetbackMode, type NetbackStats, XenDriver } from "./internal/xen.js";
 export { escapeHtml, jsonForScript } from "./report/html.js";
 export {
   type EncodedPageMap,

@@ -71,7 +71,7 @@ describe("run", () => {
     const r = simulate(shrink("showcase"), { seed: 3 });
     expect(r.series.samples.length).toBeGreaterThan(2);
     expect(r.series.samples[0]!.freeByOrder[0]!.length).toBe(11);
-    expect(r.contig.ladder.length).toBe(6);
+    expect(r.contig.ladder.length).toBe(10);
     expect(r.contig.isa?.ok).toBe(true);
     expect(r.netback?.responses).toBe(r.netback?.requests);
     expect(r.hibernation?.imagePages).toBeGreaterThan(0);

@@ -8,6 +8,8 @@
 import { type BootAllocator, fromMachine } from "@mem/bootmem";
 import { BuddyAllocator, GFP_KERNEL } from "@mem/buddy";
 import * as buddyCompat from "@mem/buddy/compat";
+import { PageQueues } from "@mem/contig";
+import { Extent } from "@mem/extent";
 import { EXTENT_FIXED_STORAGE_SIZE } from "@mem/extent/compat";
 import {
   bootLines,
@@ -25,13 +27,14 @@ import {
 import * as machineCompat from "@mem/machine/compat";
 import { createPageFlags, type PageFlagMap } from "@mem/pageflags";
 import * as pageflagsCompat from "@mem/pageflags/compat";
+import * as xenCompat from "@mem/xen-foreign/compat";
+import { ContigDriver } from "./contig.js";
 import { KernelLog } from "./dmesg.js";
-import { ContigDriver } from "./drivers/contig.js";
 import { IsaSoundCard } from "./drivers/isa-sound.js";
-import { NetbackPair } from "./drivers/netback.js";
 import { PciCaptureCard } from "./drivers/pci-capture.js";
 import { Kernel } from "./kernel.js";
 import { PageCache } from "./page-cache.js";
+import { XenDriver } from "./xen.js";
 
 /** Options of {@link bootKernel}. */
 export interface BootOptions {
@@ -47,6 +50,11 @@ export interface BootOptions {
   readonly seed?: number | undefined;
   /** Run every invariant checker after every operation (slow; for tests). @defaultValue false */
   readonly debug?: boolean | undefined;
+  /**
+   * `contigmalloc` is FreeBSD 4.7's `contigmalloc1` (leaks the wired pages when the kernel map is
+   * full); false gives PR 55081's fixed version. @defaultValue true
+   */
+  readonly legacyContigmalloc?: boolean | undefined;
 }
 
 function uintOption(name: string, v: number | undefined, min = 0): void {
@@ -286,7 +294,9 @@ export function bootKernel(options: BootOptions = {}): Kernel {
   );
 
   const kernelVaPages = Math.floor(machine.kernelVirtual.size / ps);
-  const kernelVa = ContigDriver.kernelVaExtent(kernelVaPages);
+  const kv = machine.kernelVirtual;
+  // The kernel map (bytes), which @mem/contig maps contiguous buffers into.
+  const kernelVa = new Extent({ name: "kernel_map", start: kv.start, end: kv.start + kv.size - 1 });
   // The kernel's own virtual space: the direct map of low memory and the image.
   let directMapped = 0;
   for (const z of machine.zones)
@@ -295,7 +305,7 @@ export function bootKernel(options: BootOptions = {}): Kernel {
     kernelVaPages - 1,
     directMapped + imageBytes / ps + (machine.wordBits === 32 ? 32768 : 0),
   );
-  if (used > 0) kernelVa.allocRegion(0, used);
+  if (used > 0) kernelVa.allocRegion(kv.start, used * ps);
 
   const k = new Kernel(
     machine,
@@ -346,13 +356,24 @@ export function bootKernel(options: BootOptions = {}): Kernel {
   const initIdx = k.reservations.findIndex((r) => r.name === "Kernel init");
   if (initIdx >= 0) k.reservations.splice(initIdx, 1);
 
-  k.pageCache = new PageCache(k);
-  k.contig = new ContigDriver(k);
+  // The page queues of the page cache and anonymous memory, which contig launders and migrates.
+  const queues = new PageQueues(machine);
+  k.queues = queues;
+  k.pageCache = new PageCache(k, queues);
+  queues.setOwner(k.ownerTag.anon, k.anonOwner);
+  k.contigDriver = new ContigDriver(k, queues, kernelVa, options.legacyContigmalloc ?? true);
+  k.contig = k.contigDriver.allocator;
   k.isa = new IsaSoundCard(k);
   k.capture = new PciCaptureCard(k);
-  k.xen = new NetbackPair(k);
+  k.xenDriver = new XenDriver(k);
   buddyCompat.set_page_allocator(buddy);
-  k.compat = { buddy: buddyCompat, machine: machineCompat, pageflags: pageflagsCompat };
+  k.compat = {
+    buddy: buddyCompat,
+    machine: machineCompat,
+    pageflags: pageflagsCompat,
+    contig: k.contigDriver.compat,
+    xen: xenCompat,
+  };
   k.debug = options.debug ?? false;
   log.advance(500);
   log.print(

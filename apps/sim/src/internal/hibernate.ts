@@ -45,7 +45,7 @@ export function hibernate(k: Kernel): HibernationResult {
   k.depth++;
   let result: HibernationResult;
   try {
-    k.xen.quiesce();
+    k.xenDriver.quiesce();
     k.buddy.drain();
     k.log.print("Suspend2: Initiating a software suspend cycle.");
     pageset1.clearAll();

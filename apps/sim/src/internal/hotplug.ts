@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { PQ_NONE } from "@mem/contig";
 import type { Kernel } from "./kernel.js";
 
 /** Adds `sections` sections above the highest present pfn; returns the range. */
@@ -53,15 +54,15 @@ export function hotRemove(k: Kernel, startPfn: number, endPfn: number): boolean 
     for (let pfn = startPfn; pfn < endPfn && ok; pfn++) {
       const i = db.indexOf(pfn);
       if (i < 0) continue;
-      const kind = k.kindAt(pfn);
-      if (kind === "pagecache" && k.pageCache.owns(pfn)) {
-        if (k.pageCache.migrate(pfn, startPfn, endPfn) < 0) ok = false;
+      if (k.queues.queueAt(i) !== PQ_NONE) {
+        // Page cache and order-0 anonymous pages: PageQueues.migratePage tells their owner.
+        if (!k.migrateQueued(pfn, startPfn, endPfn)) ok = false;
         else migrated++;
-      } else if (kind === "anon") {
+      } else if (k.kindAt(pfn) === "anon") {
         const h = db.mapping[i]! - 1;
         if (k.handlePfn(h) === pfn) {
           const n = 2 ** k.handleOrder(h);
-          if (!k.contig.migrateHandle(h, startPfn, endPfn)) ok = false;
+          if (!k.migrateHandle(h, startPfn, endPfn)) ok = false;
           else migrated += n;
         }
       }

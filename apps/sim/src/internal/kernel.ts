@@ -11,8 +11,11 @@ import {
   type BuddyAllocator,
   fillContigPageInfo,
   fragmentationIndex,
+  GFP_HIGHUSER_MOVABLE,
   unusableFreeIndex,
 } from "@mem/buddy";
+import type { ContigAllocator, PageOwner, PageQueues } from "@mem/contig";
+import { PQ_ACTIVE, PQ_NONE } from "@mem/contig";
 import type { Extent } from "@mem/extent";
 import {
   KernelPanic,
@@ -28,10 +31,10 @@ import {
   PG_reserved,
 } from "@mem/machine";
 import type { PageFlagMap } from "@mem/pageflags";
+import type { NetbackPair } from "@mem/xen-foreign";
+import type { ContigDriver } from "./contig.js";
 import type { KernelLog } from "./dmesg.js";
-import type { ContigDriver } from "./drivers/contig.js";
 import type { IsaSoundCard } from "./drivers/isa-sound.js";
-import type { NetbackPair } from "./drivers/netback.js";
 import type { PciCaptureCard } from "./drivers/pci-capture.js";
 import type { PageCache } from "./page-cache.js";
 import { procFile } from "./proc.js";
@@ -41,9 +44,13 @@ import {
   FRAG_ORDERS,
   KINDS,
   type Kind,
+  STATE_DMA,
+  STATE_FOREIGN,
   STATE_FREE,
+  STATE_GUEST,
   STATE_HOLE,
   STATE_ISOLATED,
+  STATE_KERNEL,
   STATE_PAGECACHE,
   STATE_PAGECACHE_DIRTY,
   STATE_PCP,
@@ -51,6 +58,7 @@ import {
   stateOfKind,
 } from "./state.js";
 import type { TraceOp, TraceSink } from "./trace.js";
+import type { XenDriver } from "./xen.js";
 
 /** An invariant broke: names the operation after which it was found. */
 export class InvariantError extends Error {
@@ -150,20 +158,26 @@ export class Kernel {
   private readonly znToZone: Int32Array;
   /** Pages the sim holds per zone (every kind). */
   readonly allocatedByZone: Float64Array;
-  /** Extents: the kernel virtual address space map (in pages) and the DMA mirror storage. */
+  /** Extents: the kernel map (bytes, shared with `@mem/contig`) and the DMA mirror storage. */
   readonly extent: { kernelVa: Extent; dmaMirrorDescriptors: number; dmaMirrorBytes: number };
   /** The pageflags maps (Suspend2's three). */
   readonly pageflags: HibernationMaps;
   /** Device and subsystem drivers, set up after boot. */
   pageCache!: PageCache;
-  /** The contiguous allocator driver (ISA and PCI buffers, ladder). */
-  contig!: ContigDriver;
+  /** The page queues (inactive, active, cache) of the page cache and anonymous memory. */
+  queues!: PageQueues;
+  /** The kernel's contiguous allocator (`@mem/contig`; `compat.contig.allocator`). */
+  contig!: ContigAllocator;
+  /** The sim's books on contiguous allocation (device buffers, ladder, shared observer slots). */
+  contigDriver!: ContigDriver;
   /** The ISA sound card. */
   isa!: IsaSoundCard;
   /** The PCI capture card. */
   capture!: PciCaptureCard;
-  /** The Xen netfront/netback pair. */
-  xen!: NetbackPair;
+  /** The Xen netfront/netback pair (`@mem/xen-foreign`), once a netback step started it. */
+  xen: NetbackPair | null = null;
+  /** The sim's driver of the pair. */
+  xenDriver!: XenDriver;
   /** Compat objects (the C names bound to this kernel's subsystems). */
   compat!: Record<string, unknown>;
 
@@ -336,6 +350,7 @@ export class Kernel {
       this.hOrder[h] = order;
       this.liveHandles++;
       this.take(pfn, order, kind, h + 1);
+      if (kind === "anon" && order === 0) this.mapAnon(pfn);
     }
     if ((this.trace !== null || this.debug) && this.depth === 0)
       this.step({ op: "alloc", kind, gfp, order, cpu, h }, 1);
@@ -354,6 +369,7 @@ export class Kernel {
     const pfn = this.hPfn[h]!;
     const b = this.buddy;
     if (b.cpu !== cpu) b.setCpu(cpu);
+    if (order === 0 && this.queues.queueOf(pfn) !== PQ_NONE) this.unmapAnon(pfn);
     this.release(pfn, order);
     b.free(pfn, order);
     this.hOrder[h] = -1;
@@ -364,6 +380,85 @@ export class Kernel {
       this.ops++;
       this.log.advance(1);
     }
+  }
+
+  /**
+   * An order-0 anonymous page is mapped into a user process (one mapping, and the reference that
+   * goes with it) and put on the active queue, where contig's migration may move it (laundering
+   * skips mapped pages).
+   */
+  private mapAnon(pfn: number): void {
+    const db = this.machine.pages;
+    const i = db.indexOf(pfn);
+    db.mapcount[i] = 1;
+    db.refcount[i] = 2;
+    this.queues.add(pfn, PQ_ACTIVE);
+  }
+
+  private unmapAnon(pfn: number): void {
+    const db = this.machine.pages;
+    const i = db.indexOf(pfn);
+    this.queues.remove(pfn);
+    db.mapcount[i] = 0;
+    db.refcount[i] = 1;
+  }
+
+  /** The owner of anonymous pages on the queues: their handles follow migration. */
+  readonly anonOwner: PageOwner = {
+    migratePage: (oldPfn: number, newPfn: number): void => {
+      const db = this.machine.pages;
+      const h = db.mapping[db.indexOf(newPfn)]! - 1;
+      this.hPfn[h] = newPfn;
+      this.movePageAccounting(oldPfn, newPfn);
+    },
+  };
+
+  /** A page the sim holds moved from `oldPfn` to `newPfn` (the zones' counts follow). */
+  movePageAccounting(oldPfn: number, newPfn: number): void {
+    const db = this.machine.pages;
+    this.allocatedByZone[this.zoneOfIndex(db.indexOf(oldPfn))]! -= 1;
+    this.allocatedByZone[this.zoneOfIndex(db.indexOf(newPfn))]! += 1;
+    this.migratedPages++;
+  }
+
+  /**
+   * Migrates the queued page at `pfn` (page cache or anonymous) to a page outside `[avoidStart,
+   * avoidEnd)` with `PageQueues.migratePage` (its owner is told); false when it is not movable or
+   * no target page could be had.
+   */
+  migrateQueued(pfn: number, avoidStart: number, avoidEnd: number): boolean {
+    const q = this.queues;
+    if (!q.isMovable(pfn)) return false;
+    const target = this.buddy.allocPagesIn(GFP_HIGHUSER_MOVABLE, 0, {
+      avoid: { start: avoidStart, end: avoidEnd },
+    });
+    if (target < 0) return false;
+    q.migratePage(pfn, target);
+    this.buddy.free(pfn, 0);
+    return true;
+  }
+
+  /** Migrates the anonymous block behind handle `h` out of `[avoidStart, avoidEnd)`. */
+  migrateHandle(h: number, avoidStart: number, avoidEnd: number): boolean {
+    const pfn = this.handlePfn(h);
+    const order = this.handleOrder(h);
+    if (pfn < 0) return false;
+    if (order === 0 && this.queues.queueOf(pfn) !== PQ_NONE) {
+      const ok = this.migrateQueued(pfn, avoidStart, avoidEnd);
+      this.step({ op: "migrate", h, avoidStart, avoidEnd }, 5);
+      return ok;
+    }
+    const target = this.buddy.allocPagesIn(GFP_HIGHUSER_MOVABLE, order, {
+      avoid: { start: avoidStart, end: avoidEnd },
+    });
+    if (target < 0) return false;
+    this.take(target, order, "anon", h + 1);
+    this.release(pfn, order);
+    this.buddy.free(pfn, order);
+    this.hPfn[h] = target;
+    this.migratedPages += 2 ** order;
+    this.step({ op: "migrate", h, avoidStart, avoidEnd }, 5 * 2 ** order);
+    return true;
   }
 
   /** The pfn behind handle `h`, or -1. */
@@ -457,11 +552,10 @@ export class Kernel {
         else if ((f & PG_isolated) !== 0) st = STATE_ISOLATED;
         else if ((f & PG_reserved) !== 0) st = STATE_RESERVED;
         else if (rc[i]! > 0 || (f & PG_foreign) !== 0 || owner[i] !== 0) {
-          const kind = this.kindOfTag[owner[i]!];
-          st = stateOfKind(kind);
+          st = this.stateOfTag(owner[i]!);
           if (st === STATE_PAGECACHE && (f & PG_dirty) !== 0) st = STATE_PAGECACHE_DIRTY;
           if ((f & PG_head) !== 0) span = 2 ** priv[i + 1]!;
-        } else st = stateOfKind(this.kindOfTag[owner[i]!]);
+        } else st = this.stateOfTag(owner[i]!);
         if (span === 1) out[off + k] = st;
         else {
           if (span > n - k) span = n - k;
@@ -471,7 +565,41 @@ export class Kernel {
       }
       off += n;
     }
+    // The ISA card's buffer carries contig's owner tag like every contiguous page.
+    const isa = this.isa?.buffer;
+    if (isa) {
+      let base = 0;
+      for (const r of ranges) {
+        if (isa.pfn >= r.start && isa.pfn < r.end) {
+          out.fill(STATE_DMA, base + isa.pfn - r.start, base + isa.pfn - r.start + isa.pages);
+          break;
+        }
+        base += r.end - r.start;
+      }
+    }
     return out;
+  }
+
+  private tagStates: Int16Array = new Int16Array(0);
+
+  /** The page-map state of pages carrying owner tag `tag` (the sim's kinds, Xen's domains, ...). */
+  stateOfTag(tag: number): number {
+    let s = this.tagStates[tag];
+    if (s === undefined || s < 0) {
+      if (tag >= this.tagStates.length) {
+        const grown = new Int16Array(tag + 16).fill(-1);
+        grown.set(this.tagStates);
+        this.tagStates = grown;
+      }
+      const kind = this.kindOfTag[tag];
+      const name = this.machine.ownerName(tag);
+      if (kind !== undefined) s = stateOfKind(kind);
+      else if (/^xen-dom[1-9]/.test(name)) s = STATE_GUEST;
+      else if (name === "netif_page_release" || name === "xenvif_pool_guard") s = STATE_FOREIGN;
+      else s = STATE_KERNEL;
+      this.tagStates[tag] = s;
+    }
+    return s;
   }
 
   /** A digest of the final state: the buddy allocator's state digest and the sim's bookkeeping. */
@@ -506,8 +634,8 @@ export class Kernel {
         this.pageflags.nosave.count(),
         this.hotplugAddedPages,
         this.hotplugRemovedPages,
-        this.xen.digestParts(),
-        this.contig.digestParts(),
+        this.xenDriver.digestParts(),
+        this.contigDriver.digestParts(),
       ]),
     );
     return h.digest("hex").slice(0, 16);
@@ -569,6 +697,7 @@ export class Kernel {
         k += span;
       }
     }
+    const xenHeld = this.xenDriver.heldByZone();
     for (const zone of m.zones) {
       const z = zone.id;
       const name = `node ${zone.nid} zone ${zone.name}`;
@@ -579,10 +708,10 @@ export class Kernel {
           `invariant: ${name}: ${free[z]} free pages in the page database, the allocator counts ${zi.freePages + zi.pcpPages}`,
         );
       const held = alloc[z]! + foreign[z]!;
-      if (held !== this.allocatedByZone[z])
+      if (held !== this.allocatedByZone[z]! + xenHeld[z]!)
         throw new KernelPanic(
           "invariant",
-          `invariant: ${name}: ${held} pages allocated or foreign in the page database, the sim holds ${this.allocatedByZone[z]}`,
+          `invariant: ${name}: ${held} pages allocated or foreign in the page database, the sim holds ${this.allocatedByZone[z]} and the Xen pair ${xenHeld[z]}`,
         );
       const sum = free[z]! + alloc[z]! + reserved[z]! + foreign[z]! + isolated[z]!;
       if (sum !== zone.presentPages)
@@ -594,8 +723,8 @@ export class Kernel {
     for (const map of [this.pageflags.pageset1, this.pageflags.pageset2, this.pageflags.nosave])
       map.selfCheck();
     this.pageCache.checkInvariants();
-    this.xen.checkInvariants();
-    this.contig.checkInvariants();
+    this.xenDriver.checkInvariants();
+    this.contigDriver.checkInvariants();
   }
 
   /** Kinds and the pages each holds (by scanning owner tags of allocated heads). */

@@ -5,13 +5,13 @@
  * @module
  */
 import { InvalidArgumentError } from "@mem/machine";
-import type { ContigStrategy } from "./drivers/contig.js";
-import type { NetbackMode } from "./drivers/netback.js";
+import type { ContigStrategy } from "./contig.js";
 import { hibernate } from "./hibernate.js";
 import { hotAdd, hotRemove } from "./hotplug.js";
 import type { Kernel } from "./kernel.js";
 import type { Kind } from "./state.js";
 import type { TraceOp } from "./trace.js";
+import type { NetbackMode } from "./xen.js";
 
 function num(op: TraceOp, f: string): number {
   const v = op[f];
@@ -49,32 +49,14 @@ export function applyOp(k: Kernel, op: TraceOp): void {
     case "pc.reclaim":
       k.pageCache.reclaim(num(op, "n"));
       return;
-    case "pc.launder":
-      k.pageCache.launder(num(op, "pfn"));
-      return;
-    case "pc.migrate":
-      k.pageCache.migrate(num(op, "pfn"), num(op, "avoidStart"), num(op, "avoidEnd"));
-      return;
     case "pc.dropall":
       k.pageCache.dropAll();
       return;
     case "migrate":
-      k.contig.migrateHandle(num(op, "h"), num(op, "avoidStart"), num(op, "avoidEnd"));
-      return;
-    case "contig.alloc":
-      k.contig.allocate({
-        pages: num(op, "pages"),
-        lowPfn: num(op, "lowPfn"),
-        highPfn: num(op, "highPfn"),
-        alignPages: num(op, "alignPages"),
-        boundaryPages: num(op, "boundaryPages"),
-        strategy: op.strategy as ContigStrategy,
-        kind: op.kind as Kind,
-        label: String(op.label),
-      });
+      k.migrateHandle(num(op, "h"), num(op, "avoidStart"), num(op, "avoidEnd"));
       return;
     case "contig.ladder":
-      k.contig.runLadder(
+      k.contigDriver.runLadder(
         op.sizes as number[],
         op.strategies as ContigStrategy[],
         num(op, "attempts"),
@@ -94,13 +76,13 @@ export function applyOp(k: Kernel, op: TraceOp): void {
       k.capture.detach();
       return;
     case "net.start":
-      k.xen.start(op.mode as NetbackMode, num(op, "guestPages"));
+      k.xenDriver.start(op.mode as NetbackMode, num(op, "seed"), num(op, "guestPages"));
       return;
     case "net.send":
-      k.xen.send(num(op, "packets"), num(op, "seed"));
+      k.xenDriver.send(num(op, "packets"));
       return;
     case "net.quiesce":
-      k.xen.quiesce();
+      k.xenDriver.quiesce();
       return;
     case "hibernate":
       hibernate(k);

@@ -1,29 +1,34 @@
 /**
- * A disk and its page cache: file pages on the inactive and active queues (intrusive lists through
- * the page database), clean and dirty, written back to the disk, reclaimed from the inactive tail,
- * laundered and migrated for the contiguous allocator and hotplug.
+ * A disk and its page cache: file pages on `@mem/contig`'s page queues (inactive, active, cache),
+ * clean and dirty, written back to the disk, reclaimed from the inactive head. The queues are the
+ * ones the contiguous allocator launders (dirty pages are written through this cache's pager, the
+ * disk) and migrates (this cache is the pages' `PageOwner`: told when a page moves to another frame
+ * or is taken from the cache queue).
  *
  * A page-cache page keeps its file in `mapping` (file + 1) and its offset in `private`, as Linux
- * keeps `page->mapping` and `page->index`.
+ * keeps `page->mapping` and `page->index`. Queue heads are the oldest pages.
  *
  * @module
  */
 import { GFP_HIGHUSER_MOVABLE } from "@mem/buddy";
 import {
-  KernelPanic,
-  PageListSet,
-  PG_active,
-  PG_dirty,
-  PG_lru,
-  PG_referenced,
-  PG_uptodate,
-} from "@mem/machine";
+  type PageOwner,
+  type PageQueues,
+  type Pager,
+  PQ_ACTIVE,
+  PQ_CACHE,
+  PQ_INACTIVE,
+  PQ_NONE,
+} from "@mem/contig";
+import { KernelPanic, PG_active, PG_dirty, PG_lru, PG_referenced, PG_uptodate } from "@mem/machine";
 import type { Kernel } from "./kernel.js";
 
 /** Inactive queue. */
-export const INACTIVE = 0;
+export const INACTIVE: number = PQ_INACTIVE;
 /** Active queue. */
-export const ACTIVE = 1;
+export const ACTIVE: number = PQ_ACTIVE;
+/** Cache queue (clean pages laundered by the contiguous allocator, reclaimable at once). */
+export const CACHE: number = PQ_CACHE;
 
 const OFFSET_SPACE = 2 ** 24;
 
@@ -45,16 +50,20 @@ export interface PageCacheStats {
   reclaimed: number;
   activations: number;
   deactivations: number;
+  /** Pages moved to another frame (contig migration, hotplug). */
   migrated: number;
+  /** Dirty pages the contiguous allocator's laundering wrote through the pager. */
   laundered: number;
+  /** Clean cache-queue pages the contiguous allocator took (`evictPage`). */
+  evicted: number;
   allocFailures: number;
 }
 
 /** The page cache of one disk. */
 export class PageCache {
   private readonly k: Kernel;
-  /** The queues: inactive (0), active (1). */
-  readonly queues: PageListSet;
+  /** The page queues (shared with anonymous memory and the contiguous allocator). */
+  readonly queues: PageQueues;
   private readonly index = new Map<number, number>();
   /** The disk. */
   readonly disk: DiskStats = { reads: 0, writes: 0, imageWrites: 0 };
@@ -68,13 +77,50 @@ export class PageCache {
     deactivations: 0,
     migrated: 0,
     laundered: 0,
+    evicted: 0,
     allocFailures: 0,
   };
   private dirtyCount = 0;
 
-  constructor(kernel: Kernel) {
+  /** The pager laundering writes dirty page-cache pages through: the disk. */
+  readonly pager: Pager = {
+    writePage: (pfn: number): boolean => {
+      const db = this.k.machine.pages;
+      const i = db.indexOf(pfn);
+      if (this.k.kindAt(pfn) !== "pagecache" || (db.flags[i]! & PG_dirty) === 0) return false;
+      this.dirtyCount--;
+      this.disk.writes++;
+      this.stats.laundered++;
+      return true;
+    },
+  };
+
+  /** The owner of page-cache pages on the queues. */
+  readonly owner: PageOwner = {
+    migratePage: (oldPfn: number, newPfn: number): void => {
+      const k = this.k;
+      const db = k.machine.pages;
+      const j = db.indexOf(newPfn);
+      this.index.set((db.mapping[j]! - 1) * OFFSET_SPACE + db.private[j]!, newPfn);
+      k.movePageAccounting(oldPfn, newPfn);
+      this.stats.migrated++;
+    },
+    evictPage: (pfn: number): void => {
+      const k = this.k;
+      const db = k.machine.pages;
+      const i = db.indexOf(pfn);
+      this.index.delete((db.mapping[i]! - 1) * OFFSET_SPACE + db.private[i]!);
+      // The allocator frees the page after this returns: only the sim's count changes here.
+      k.release(pfn, 0);
+      this.stats.evicted++;
+    },
+  };
+
+  constructor(kernel: Kernel, queues: PageQueues) {
     this.k = kernel;
-    this.queues = new PageListSet(kernel.machine.pages, 2);
+    this.queues = queues;
+    queues.setPager(this.pager);
+    queues.setOwner(kernel.ownerTag.pagecache, this.owner);
   }
 
   /** Pages in the cache. */
@@ -87,9 +133,15 @@ export class PageCache {
     return this.dirtyCount;
   }
 
-  /** Pages on the queue. */
+  /** Page-cache pages on `queue` (anonymous pages share the queues and are not counted). */
   count(queue: number): number {
-    return this.queues.count(queue);
+    const db = this.k.machine.pages;
+    const tag = this.k.ownerTag.pagecache;
+    const lists = this.queues.lists;
+    let n = 0;
+    for (let i = lists.first(queue); i >= 0; i = lists.nextOf(queue, i))
+      if (db.owner[i] === tag) n++;
+    return n;
   }
 
   /** The pfn caching (file, offset), or -1. */
@@ -102,17 +154,22 @@ export class PageCache {
     const key = file * OFFSET_SPACE + offset;
     const k = this.k;
     const db = k.machine.pages;
+    const q = this.queues;
     let pfn = this.index.get(key) ?? -1;
     let cost = 1;
     if (pfn >= 0) {
       this.stats.hits++;
       const i = db.indexOf(pfn);
+      const where = q.queueAt(i);
       const f = db.flags[i]!;
-      if ((f & PG_active) === 0 && (f & PG_referenced) !== 0) {
+      if (where === PQ_CACHE) {
+        // A cached page found again: back on the inactive queue.
+        q.move(pfn, PQ_INACTIVE);
+        db.flags[i] = db.flags[i]! | PG_referenced;
+      } else if (where === PQ_INACTIVE && (f & PG_referenced) !== 0) {
         // mark_page_accessed: the second touch activates.
-        this.queues.remove(INACTIVE, i);
-        this.queues.addHead(ACTIVE, i);
-        db.flags[i] = (f | PG_active) & ~PG_referenced;
+        q.move(pfn, PQ_ACTIVE);
+        db.flags[i] = db.flags[i]! & ~PG_referenced;
         this.stats.activations++;
       } else db.flags[i] = f | PG_referenced;
     } else {
@@ -133,8 +190,8 @@ export class PageCache {
       k.take(pfn, 0, "pagecache", file + 1);
       const i = db.indexOf(pfn);
       db.private[i] = offset;
-      db.flags[i] = db.flags[i]! | PG_lru | PG_uptodate;
-      this.queues.addHead(INACTIVE, i);
+      db.flags[i] = db.flags[i]! | PG_uptodate;
+      q.add(pfn, PQ_INACTIVE);
       this.index.set(key, pfn);
     }
     if (write) {
@@ -158,28 +215,29 @@ export class PageCache {
 
   private writebackInternal(n: number): number {
     const db = this.k.machine.pages;
+    const lists = this.queues.lists;
+    const tag = this.k.ownerTag.pagecache;
     let done = 0;
-    for (const q of [INACTIVE, ACTIVE]) {
-      for (let i = this.queues.last(q); i >= 0 && done < n; ) {
-        const prev = i === this.queues.first(q) ? -1 : db.prev[i]! - 1;
+    for (const q of [PQ_INACTIVE, PQ_ACTIVE]) {
+      for (let i = lists.first(q); i >= 0 && done < n; i = lists.nextOf(q, i)) {
         const f = db.flags[i]!;
-        if ((f & PG_dirty) !== 0) {
+        if ((f & PG_dirty) !== 0 && db.owner[i] === tag) {
           db.flags[i] = f & ~PG_dirty;
           this.dirtyCount--;
           this.disk.writes++;
           this.stats.writebacks++;
           done++;
         }
-        i = prev;
       }
     }
     return done;
   }
 
   /**
-   * Reclaims up to `n` pages (`shrink_inactive_list` in miniature): from the inactive tail, referenced
-   * pages rotate, dirty pages are written back first, clean pages are freed; the active tail refills
-   * the inactive queue. Returns the pages freed.
+   * Reclaims up to `n` pages (`shrink_inactive_list` in miniature): the cache queue first, then
+   * from the inactive head referenced pages rotate, dirty pages are written back first, clean pages
+   * are freed; the active head refills the inactive queue. Anonymous pages on the queues are skipped
+   * (there is no swap-out here). Returns the pages freed.
    */
   reclaim(n: number): number {
     const freed = this.reclaimInternal(n);
@@ -189,20 +247,40 @@ export class PageCache {
 
   private reclaimInternal(n: number): number {
     const db = this.k.machine.pages;
+    const q = this.queues;
+    const lists = q.lists;
+    const tag = this.k.ownerTag.pagecache;
     let freed = 0;
+    // Clean cache-queue pages go first.
+    for (let i = lists.first(PQ_CACHE); i >= 0 && freed < n; ) {
+      const next = lists.nextOf(PQ_CACHE, i);
+      if (db.owner[i] === tag) {
+        this.dropIndex(i);
+        freed++;
+      }
+      i = next;
+    }
     let budget = 4 * n + 64;
+    let i = lists.first(PQ_INACTIVE);
+    let refilled = false;
     while (freed < n && budget-- > 0) {
-      if (this.queues.isEmpty(INACTIVE)) {
-        if (this.queues.isEmpty(ACTIVE)) break;
+      if (i < 0) {
+        if (refilled || lists.count(PQ_ACTIVE) === 0) break;
         this.deactivate(Math.max(32, n));
+        refilled = true;
+        i = lists.first(PQ_INACTIVE);
         continue;
       }
-      const i = this.queues.last(INACTIVE);
+      const next = lists.nextOf(PQ_INACTIVE, i);
       const f = db.flags[i]!;
+      if (db.owner[i] !== tag) {
+        i = next;
+        continue;
+      }
       if ((f & PG_referenced) !== 0) {
-        this.queues.remove(INACTIVE, i);
-        this.queues.addHead(INACTIVE, i);
-        db.flags[i] = f & ~PG_referenced;
+        q.move(db.pfnOf(i), PQ_INACTIVE);
+        db.flags[i] = db.flags[i]! & ~PG_referenced;
+        i = next;
         continue;
       }
       if ((f & PG_dirty) !== 0) {
@@ -213,19 +291,27 @@ export class PageCache {
       }
       this.dropIndex(i);
       freed++;
+      i = next;
     }
     this.stats.reclaimed += freed;
     return freed;
   }
 
-  /** Moves up to `n` pages from the active tail to the inactive head. */
+  /** Moves up to `n` page-cache pages from the active head to the inactive tail. */
   private deactivate(n: number): void {
     const db = this.k.machine.pages;
-    for (let c = 0; c < n && !this.queues.isEmpty(ACTIVE); c++) {
-      const i = this.queues.popTail(ACTIVE);
-      db.flags[i] = db.flags[i]! & ~(PG_active | PG_referenced);
-      this.queues.addHead(INACTIVE, i);
-      this.stats.deactivations++;
+    const lists = this.queues.lists;
+    const tag = this.k.ownerTag.pagecache;
+    let c = 0;
+    for (let i = lists.first(PQ_ACTIVE); i >= 0 && c < n; ) {
+      const next = lists.nextOf(PQ_ACTIVE, i);
+      if (db.owner[i] === tag) {
+        this.queues.move(db.pfnOf(i), PQ_INACTIVE);
+        db.flags[i] = db.flags[i]! & ~PG_referenced;
+        this.stats.deactivations++;
+        c++;
+      }
+      i = next;
     }
   }
 
@@ -233,8 +319,9 @@ export class PageCache {
   private dropIndex(i: number): void {
     const k = this.k;
     const db = k.machine.pages;
+    const pfn = db.pfnOf(i);
+    this.queues.remove(pfn);
     const f = db.flags[i]!;
-    this.queues.remove((f & PG_active) !== 0 ? ACTIVE : INACTIVE, i);
     if ((f & PG_dirty) !== 0) {
       this.dirtyCount--;
       this.disk.writes++;
@@ -242,7 +329,6 @@ export class PageCache {
     const file = db.mapping[i]! - 1;
     const offset = db.private[i]!;
     this.index.delete(file * OFFSET_SPACE + offset);
-    const pfn = db.pfnOf(i);
     db.flags[i] = 0;
     db.private[i] = 0;
     k.release(pfn, 0);
@@ -253,91 +339,16 @@ export class PageCache {
   owns(pfn: number): boolean {
     const db = this.k.machine.pages;
     const i = db.indexOf(pfn);
-    return i >= 0 && (db.flags[i]! & PG_lru) !== 0 && this.k.kindAt(pfn) === "pagecache";
-  }
-
-  /**
-   * Launders the page at `pfn` (FreeBSD's `vm_contig_launder`): writes it back if dirty, then drops
-   * it; the range it was in becomes free. Returns false when it is not a page-cache page.
-   */
-  launder(pfn: number): boolean {
-    if (!this.owns(pfn)) return false;
-    const db = this.k.machine.pages;
-    const i = db.indexOf(pfn);
-    if ((db.flags[i]! & PG_dirty) !== 0) {
-      db.flags[i] = db.flags[i]! & ~PG_dirty;
-      this.dirtyCount--;
-      this.disk.writes++;
-    }
-    this.dropIndex(i);
-    this.stats.laundered++;
-    this.k.step({ op: "pc.launder", pfn }, 10);
-    return true;
-  }
-
-  /**
-   * Migrates the page at `pfn` to a new page outside `[avoidStart, avoidEnd)`; the queue position,
-   * flags and index follow. Returns the new pfn, or -1 when no target page could be had.
-   */
-  migrate(pfn: number, avoidStart: number, avoidEnd: number): number {
-    const k = this.k;
-    const db = k.machine.pages;
-    const i = db.indexOf(pfn);
-    if (!this.owns(pfn))
-      throw new KernelPanic("bad-page", `migrate: pfn ${pfn} is not a page-cache page`);
-    const target = k.buddy.allocPagesIn(GFP_HIGHUSER_MOVABLE, 0, {
-      avoid: { start: avoidStart, end: avoidEnd },
-    });
-    if (target < 0) return -1;
-    const j = db.indexOf(target);
-    const f = db.flags[i]!;
-    const q = (f & PG_active) !== 0 ? ACTIVE : INACTIVE;
-    const file = db.mapping[i]! - 1;
-    const offset = db.private[i]!;
-    // Insert the new page where the old one was, then unlink the old.
-    const next = this.queues.nextOf(q, i);
-    this.queues.remove(q, i);
-    if (next < 0) this.queues.addTail(q, j);
-    else this.insertBefore(q, next, j);
-    k.take(target, 0, "pagecache", file + 1);
-    db.private[j] = offset;
-    db.flags[j] =
-      db.flags[j]! | (f & (PG_lru | PG_active | PG_dirty | PG_uptodate | PG_referenced));
-    this.index.set(file * OFFSET_SPACE + offset, target);
-    db.flags[i] = 0;
-    db.private[i] = 0;
-    k.release(pfn, 0);
-    k.buddy.free(pfn, 0);
-    this.stats.migrated++;
-    k.migratedPages++;
-    k.step({ op: "pc.migrate", pfn, avoidStart, avoidEnd }, 5);
-    return target;
-  }
-
-  /** Inserts `j` before `at` on queue `q` (rebuilding by rotating: the list API has head/tail only). */
-  private insertBefore(q: number, at: number, j: number): void {
-    // Rotate: move every page from the head up to `at` (exclusive) to... keep it simple and exact:
-    // collect the pages after `at`, unlink them, append j, then re-append them.
-    const rest: number[] = [];
-    for (let x = at; x >= 0 && rest.length <= 64; x = this.queues.nextOf(q, x)) rest.push(x);
-    if (rest.length > 64) {
-      // Long tails: position is only approximate LRU order; put the page at the tail's place.
-      this.queues.addTail(q, j);
-      return;
-    }
-    for (const x of rest) this.queues.remove(q, x);
-    this.queues.addTail(q, j);
-    for (const x of rest) this.queues.addTail(q, x);
+    return i >= 0 && this.queues.queueAt(i) !== PQ_NONE && this.k.kindAt(pfn) === "pagecache";
   }
 
   /** Drops every page of the cache (clean ones freed, dirty ones written first). */
   dropAll(): number {
+    const db = this.k.machine.pages;
     let n = 0;
-    for (const q of [INACTIVE, ACTIVE]) {
-      while (!this.queues.isEmpty(q)) {
-        this.dropIndex(this.queues.last(q));
-        n++;
-      }
+    for (const pfn of [...this.index.values()]) {
+      this.dropIndex(db.indexOf(pfn));
+      n++;
     }
     this.k.step({ op: "pc.dropall" }, n);
     return n;
@@ -345,36 +356,51 @@ export class PageCache {
 
   /** Calls `fn` with the pfn of every cached page. */
   forEachPage(fn: (pfn: number) => void): void {
-    const db = this.k.machine.pages;
-    for (const q of [INACTIVE, ACTIVE])
-      for (let i = this.queues.first(q); i >= 0; i = this.queues.nextOf(q, i)) fn(db.pfnOf(i));
+    for (const pfn of this.index.values()) fn(pfn);
   }
 
   /** The figures that go into the final digest. */
   digestParts(): number[] {
-    return [this.index.size, this.dirtyCount, this.disk.reads, this.disk.writes, this.count(0)];
+    return [
+      this.index.size,
+      this.dirtyCount,
+      this.disk.reads,
+      this.disk.writes,
+      this.queues.count(PQ_INACTIVE),
+      this.queues.count(PQ_CACHE),
+    ];
   }
 
-  /** Queue counts equal the index; every queued page is a page-cache page with consistent flags. */
+  /** Queue counts equal the index; every queued page-cache page has consistent flags. */
   checkInvariants(): void {
     const db = this.k.machine.pages;
+    const lists = this.queues.lists;
+    const tag = this.k.ownerTag.pagecache;
     let n = 0;
     let dirty = 0;
-    for (const q of [INACTIVE, ACTIVE]) {
-      for (let i = this.queues.first(q); i >= 0; i = this.queues.nextOf(q, i)) {
+    for (const q of [PQ_INACTIVE, PQ_ACTIVE, PQ_CACHE]) {
+      for (let i = lists.first(q); i >= 0; i = lists.nextOf(q, i)) {
+        if (db.owner[i] !== tag) continue;
         n++;
         const f = db.flags[i]!;
-        if ((f & PG_lru) === 0 || ((f & PG_active) !== 0) !== (q === ACTIVE))
+        if ((f & PG_lru) === 0 || ((f & PG_active) !== 0) !== (q === PQ_ACTIVE))
           throw new KernelPanic(
             "invariant",
-            `invariant: page cache: pfn ${db.pfnOf(i)} on the ${q === ACTIVE ? "active" : "inactive"} queue has flags 0x${f.toString(16)}`,
+            `invariant: page cache: pfn ${db.pfnOf(i)} on queue ${q} has flags 0x${f.toString(16)}`,
           );
         if (db.refcount[i] !== 1)
           throw new KernelPanic(
             "invariant",
             `invariant: page cache: pfn ${db.pfnOf(i)} has reference count ${db.refcount[i]}`,
           );
-        if ((f & PG_dirty) !== 0) dirty++;
+        if ((f & PG_dirty) !== 0) {
+          dirty++;
+          if (q === PQ_CACHE)
+            throw new KernelPanic(
+              "invariant",
+              `invariant: page cache: dirty pfn ${db.pfnOf(i)} on the cache queue`,
+            );
+        }
         const key = (db.mapping[i]! - 1) * OFFSET_SPACE + db.private[i]!;
         if (this.index.get(key) !== db.pfnOf(i))
           throw new KernelPanic(

@@ -5,10 +5,9 @@
  *
  * @module
  */
+import { type LadderRung, STRATEGY_CONFIG } from "./contig.js";
 import { formatLine } from "./dmesg.js";
-import type { LadderRung } from "./drivers/contig.js";
 import type { IsaResult } from "./drivers/isa-sound.js";
-import type { NetbackStats } from "./drivers/netback.js";
 import type { CaptureResult } from "./drivers/pci-capture.js";
 import { type HibernationResult, hibernate } from "./hibernate.js";
 import { hotAdd, hotRemove } from "./hotplug.js";
@@ -19,6 +18,7 @@ import { FRAG_ORDERS, PAGE_STATE_NAMES } from "./state.js";
 import { type ChurnResult, churn } from "./workloads/churn.js";
 import { fragment } from "./workloads/fragment.js";
 import { type PageCacheResult, pageCacheWorkload } from "./workloads/page-cache.js";
+import type { NetbackStats } from "./xen.js";
 
 /** Per-step progress callback: `(step index, step name, done, total)`. */
 export type ProgressFn = (index: number, name: string, done: number, total: number) => void;
@@ -189,7 +189,12 @@ export function runScenario(k: Kernel, scenario: Scenario, onProgress?: Progress
       case "ladder": {
         const ps = k.machine.pageSize;
         const limit = k.capture.device.dma.limit;
-        const rungs = k.contig.runLadder(s.sizes, s.strategies, s.attempts, Math.floor(limit / ps));
+        const rungs = k.contigDriver.runLadder(
+          s.sizes,
+          s.strategies,
+          s.attempts,
+          Math.floor(limit / ps),
+        );
         detail = { rungs };
         for (const strategy of s.strategies) {
           const line = rungs
@@ -199,23 +204,25 @@ export function runScenario(k: Kernel, scenario: Scenario, onProgress?: Progress
                 `${r.bytes >= 2 ** 20 ? `${r.bytes / 2 ** 20}M` : `${r.bytes / 1024}K`} ${r.successes}/${r.attempts}`,
             )
             .join(", ");
-          k.log.print(`contig ladder (${strategy}): ${line}`);
+          k.log.print(`contig ladder (${STRATEGY_CONFIG[strategy].label}): ${line}`);
         }
         break;
       }
       case "netback": {
-        if (!k.xen.up) k.xen.start(s.mode);
+        const xd = k.xenDriver;
+        xd.freeBefore = xd.start(s.mode, seed).buddyFreeBaseline;
         const chunk = 256;
         for (let done = 0; done < s.packets; done += chunk) {
-          k.xen.send(Math.min(chunk, s.packets - done), rng.u32());
+          xd.send(Math.min(chunk, s.packets - done));
           progress?.(Math.min(done + chunk, s.packets));
           if (every > 0) k.sample();
         }
-        k.xen.quiesce();
-        const st = k.xen.snapshot();
-        detail = { ...st };
+        xd.quiesce();
+        xd.freeAfter = k.buddy.freePageCount;
+        const st = xd.snapshot()!;
+        detail = { ...st, freeBefore: xd.freeBefore, freeAfter: xd.freeAfter };
         k.log.print(
-          `xen-netback: ${st.requests} requests, ${st.responses} responses, ${st.grantsMapped} grants mapped, ${st.clones} clones, ${st.destructorCalls} destructor calls, ${st.callbacks} callbacks, ${st.delayedCopies} delayed copies; free pages ${k.buddy.freePageCount} (${k.xen.freeBefore} before)`,
+          `xen-netback: ${st.packetsSent} packets, ${st.requests} requests, ${st.responses} responses, ${st.grantsMapped} grants mapped, ${st.clones} clones, ${st.taps} taps, ${st.destructorCalls} destructor calls, ${st.callbacks} zero-copy callbacks, ${st.delayedCopies} delayed copies; free pages ${xd.freeAfter} (${xd.freeBefore} before)`,
         );
         break;
       }
@@ -303,7 +310,7 @@ function collect(
   }
   const pc = k.pageCache;
   const stats = b.stats;
-  const xenUp = k.xen.up;
+  const xen = k.xenDriver.snapshot();
   const all = k.log.all;
   return {
     scenario: scenario.name,
@@ -329,19 +336,20 @@ function collect(
       samples: k.samples,
     },
     contig: {
-      ladder: k.contig.ladder,
+      ladder: k.contigDriver.ladder,
       isa,
       capture,
-      stats: { ...k.contig.stats },
+      stats: k.contigDriver.stats(),
     },
-    netback: xenUp
-      ? {
-          ...k.xen.snapshot(),
-          mode: k.xen.mode,
-          freeBefore: k.xen.freeBefore,
-          freeAfter: b.freePageCount,
-        }
-      : null,
+    netback:
+      xen !== null
+        ? {
+            ...xen,
+            mode: k.xen!.mode,
+            freeBefore: k.xenDriver.freeBefore,
+            freeAfter: k.xenDriver.freeAfter,
+          }
+        : null,
     hibernation: hib,
     hotplug: k.hotplugEvents,
     pageCache: {

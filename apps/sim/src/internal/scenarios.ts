@@ -57,7 +57,7 @@ const step = z.discriminatedUnion("do", [
       .min(1)
       .default([65536, 2 ** 20, 16 * 2 ** 20, 256 * 2 ** 20, 2 ** 30]),
     strategies: z
-      .array(z.enum(["free", "launder", "migrate"]))
+      .array(z.enum(["linear", "launder", "extent", "indexed", "migrate", "free"]))
       .min(1)
       .default(["free", "launder", "migrate"]),
     attempts: z.number().int().positive().default(1),
@@ -114,7 +114,7 @@ export type Step =
   | {
       do: "ladder";
       sizes: number[];
-      strategies: ("free" | "launder" | "migrate")[];
+      strategies: ("linear" | "launder" | "extent" | "indexed" | "migrate" | "free")[];
       attempts: number;
     }
   | { do: "netback"; packets: number; mode: "destructor" | "callback" }
@@ -195,7 +195,12 @@ export const SCENARIOS: Record<string, ScenarioInput> = {
       { do: "fragment", fill: 0.06, keepEvery: 16 },
       { do: "isa" },
       { do: "capture", legacy: false },
-      { do: "ladder", sizes: [65536, MiB, 16 * MiB, 64 * MiB], attempts: 1 },
+      {
+        do: "ladder",
+        sizes: [65536, MiB, 16 * MiB, 64 * MiB],
+        strategies: ["linear", "launder", "extent", "indexed", "migrate"],
+        attempts: 1,
+      },
       { do: "netback", packets: 3000 },
       { do: "hotplug", sections: 1, cacheOps: 3000 },
       { do: "hibernate" },
@@ -219,7 +224,7 @@ export const SCENARIOS: Record<string, ScenarioInput> = {
     steps: [
       { do: "pagecache", ops: 40_000, maxFraction: 0.4 },
       { do: "fragment", fill: 0.4, keepEvery: 32, unmovable: 0.2 },
-      { do: "ladder" },
+      { do: "ladder", strategies: ["linear", "launder", "extent", "indexed", "migrate"] },
     ],
   },
   devices: {

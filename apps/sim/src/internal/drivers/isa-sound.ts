@@ -1,14 +1,16 @@
 /**
  * The ISA sound card of the first seed: a 16 KiB DMA buffer, 8 KiB aligned, not crossing a 64 KiB
- * line, below 16 MiB, found with `uvm_pglistalloc`'s constraints over an extent that mirrors the
- * free pages of the ISA-reachable range (NetBSD's design from Thorpe's 1997 mail).
+ * line, below 16 MiB, taken with NetBSD's `uvm_pglistalloc` from `@mem/contig/compat` over an
+ * extent that mirrors the free pages (Thorpe's 1997 design). The mirror is a `ContigAllocator`
+ * with `search: "extent"`, attached while the card allocates: keeping it attached all the time
+ * would add an extent update to every page allocation and free of the kernel.
  *
  * @module
  */
-import { Extent } from "@mem/extent";
+import type { ContigCompat } from "@mem/contig/compat";
 import type { DeviceDescription } from "@mem/machine";
+import type { DeviceBuffer } from "../contig.js";
 import type { Kernel } from "../kernel.js";
-import type { ContigBuffer } from "./contig.js";
 
 /** What the card got. */
 export interface IsaResult {
@@ -17,8 +19,14 @@ export interface IsaResult {
   /** Physical address, or -1. */
   readonly phys: number;
   readonly bytes: number;
-  /** Free runs in the mirror when the request ran. */
+  /** Free runs in the extent mirror when the request ran. */
   readonly mirrorRuns: number;
+  /** `uvm_pglistalloc`'s return value (0, ENOMEM 12, EINVAL 22). */
+  readonly error: number;
+  /** The constraints. */
+  readonly alignment: number;
+  readonly boundary: number;
+  readonly limit: number;
 }
 
 /** The ISA sound card driver. */
@@ -27,9 +35,11 @@ export class IsaSoundCard {
   /** The device. */
   readonly device: DeviceDescription;
   /** The buffer while attached. */
-  buffer: ContigBuffer | null = null;
+  buffer: DeviceBuffer | null = null;
   /** The last attach. */
   result: IsaResult | null = null;
+  /** The compat API whose `uvm_pglistalloc` took the buffer (its allocator detached after). */
+  private pglist: ContigCompat | null = null;
 
   constructor(kernel: Kernel) {
     this.k = kernel;
@@ -41,75 +51,74 @@ export class IsaSoundCard {
     };
   }
 
-  /**
-   * The extent mirror of the free pages below the device's DMA limit, in pages: everything
-   * allocated, then each free run freed (per-CPU lists drained first).
-   */
-  buildMirror(): Extent {
-    const k = this.k;
-    const ps = k.machine.pageSize;
-    const limitPfn = Math.floor(this.device.dma.limit / ps);
-    const ex = new Extent({ name: "vm_page_ex", start: 0, end: limitPfn - 1 });
-    ex.allocRegion(0, limitPfn);
-    k.buddy.drain();
-    let runStart = -1;
-    let runEnd = -1;
-    const blocks = k.buddy.freeBlocks().filter((b) => b.pfn < limitPfn);
-    for (const b of blocks) {
-      const e = Math.min(b.pfn + 2 ** b.order, limitPfn);
-      if (b.pfn === runEnd) runEnd = e;
-      else {
-        if (runStart >= 0) ex.free(runStart, runEnd - runStart);
-        runStart = b.pfn;
-        runEnd = e;
-      }
-    }
-    if (runStart >= 0) ex.free(runStart, runEnd - runStart);
-    return ex;
-  }
-
-  /** Attaches the card: `uvm_pglistalloc(16K, 0, 16M, 8K, 64K)` over the mirror. */
+  /** Attaches the card: `uvm_pglistalloc(16K, 0, 16M, 8K, 64K, &rlist, 1, 0)` over the mirror. */
   attach(): IsaResult {
     const k = this.k;
     const ps = k.machine.pageSize;
     const d = this.device;
     const bytes = d.bufferSize ?? 16384;
-    const pages = Math.ceil(bytes / ps);
-    const ex = this.buildMirror();
-    const mirrorRuns = [...ex.gaps()].length;
-    const at = ex.alloc({
-      size: pages,
-      alignment: Math.max(1, Math.ceil(d.dma.alignment / ps)),
-      boundary: d.dma.boundary > 0 ? Math.max(1, Math.ceil(d.dma.boundary / ps)) : 0,
-    });
-    let buf: ContigBuffer | null = null;
-    if (at >= 0 && k.buddy.allocContigRange(at, at + pages)) {
-      buf = k.contig.adopt(at, pages, "dma", d.name);
+    if (this.buffer !== null) this.detachInner();
+    const api = k.contigDriver.mirrorCompat();
+    let mirrorRuns = 0;
+    const rlist: number[] = [];
+    let error: number;
+    try {
+      const mirror = api.allocator.mirror;
+      if (mirror !== null)
+        for (const g of mirror.gaps()) if (g.start < d.dma.limit / ps) mirrorRuns++;
+      error = api.uvm_pglistalloc(
+        bytes,
+        0,
+        d.dma.limit,
+        d.dma.alignment,
+        d.dma.boundary,
+        rlist,
+        1,
+        0,
+      );
+    } finally {
+      api.allocator.detach();
+    }
+    let buf: DeviceBuffer | null = null;
+    if (error === 0 && rlist.length > 0) {
+      buf = k.contigDriver.adopt(d.name, rlist[0]!, rlist.length, null, rlist);
+      this.pglist = api;
     }
     this.buffer = buf;
     const phys = buf ? buf.pfn * ps : -1;
-    this.result = { device: d.name, ok: buf !== null, phys, bytes, mirrorRuns };
+    this.result = {
+      device: d.name,
+      ok: buf !== null,
+      phys,
+      bytes,
+      mirrorRuns,
+      error,
+      alignment: d.dma.alignment,
+      boundary: d.dma.boundary,
+      limit: d.dma.limit,
+    };
     k.step({ op: "isa.attach" }, 20);
     const hex = (v: number): string => `0x${v.toString(16).padStart(8, "0")}`;
     k.log.print(
       buf
-        ? `${d.name}: ISA DMA buffer ${bytes / 1024}K at [mem ${hex(phys)}-${hex(phys + bytes - 1)}] (uvm_pglistalloc: align ${d.dma.alignment / 1024}K, boundary ${d.dma.boundary / 1024}K, below ${d.dma.limit / 2 ** 20}M; ${mirrorRuns} free runs in the extent mirror)`
-        : `${d.name}: uvm_pglistalloc: no ${bytes / 1024}K DMA buffer below ${d.dma.limit / 2 ** 20}M`,
+        ? `${d.name}: ISA DMA buffer ${bytes / 1024}K at [mem ${hex(phys)}-${hex(phys + bytes - 1)}] (uvm_pglistalloc: align ${d.dma.alignment / 1024}K, boundary ${d.dma.boundary / 1024}K, below ${d.dma.limit / 2 ** 20}M; ${mirrorRuns} free runs below it in the extent mirror)`
+        : `${d.name}: uvm_pglistalloc: no ${bytes / 1024}K DMA buffer below ${d.dma.limit / 2 ** 20}M (error ${error})`,
     );
     return this.result;
   }
 
-  /** Detaches the card and frees its buffer. */
+  private detachInner(): void {
+    const b = this.buffer;
+    if (b === null || this.pglist === null) return;
+    this.k.contigDriver.disown(b);
+    this.pglist.uvm_pglistfree(b.rlist!);
+    this.buffer = null;
+    this.pglist = null;
+  }
+
+  /** Detaches the card and frees its buffer (`uvm_pglistfree`). */
   detach(): void {
-    if (this.buffer) {
-      this.k.depth++;
-      try {
-        this.k.contig.free(this.buffer);
-      } finally {
-        this.k.depth--;
-      }
-      this.buffer = null;
-    }
+    this.detachInner();
     this.k.step({ op: "isa.detach" }, 10);
   }
 }
