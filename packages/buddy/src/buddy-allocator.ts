@@ -336,7 +336,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   /**
    * @param machine - the machine whose page database the allocator manages.
    * @param options - sizes and tunables.
-   * @throws {@link InvalidArgumentError} for options the machine cannot support.
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for options the machine cannot support.
    */
   constructor(machine: Machine, options: BuddyOptions = {}) {
     this.machine = machine;
@@ -427,7 +427,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * Allocates 2^order pages (`alloc_pages`): the first pfn, or -1 when no zone of the GFP mask's
    * zonelist passes its watermark with a free block. Never throws on failure; counts it.
    *
-   * @throws {@link InvalidArgumentError} for a bad order or a GFP mask with contradictory zone or
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for a bad order or a GFP mask with contradictory zone or
    * mobility bits.
    */
   alloc(gfp: number, order: number): number {
@@ -1066,9 +1066,9 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * Drops a reference to the block of 2^order pages at `pfn` (`__free_pages`); the last one frees
    * it: order 0 to the current CPU's per-CPU list (hot), larger blocks to the buddy lists.
    *
-   * @throws {@link KernelPanic} for a pfn outside every zone, a double free, a wrong order, a
+   * @throws {@link @mem/machine!index.KernelPanic} for a pfn outside every zone, a double free, a wrong order, a
    * reserved, mapped or otherwise bad page; nothing is changed then.
-   * @throws {@link InvalidArgumentError} for a pfn or order that is not a valid integer.
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for a pfn or order that is not a valid integer.
    */
   free(pfn: number, order: number): void {
     if (order === 0 && this.pcpFast) {
@@ -2184,7 +2184,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * claimed by a hook's owner (count zero with `PG_foreign` or an owner tag) or discarded as bad;
    * free counts match the lists; managed pages match.
    *
-   * @throws {@link KernelPanic} with code `"invariant"` naming the first violation.
+   * @throws {@link @mem/machine!index.KernelPanic} with code `"invariant"` naming the first violation.
    */
   checkInvariants(): void {
     checkInvariants(this);

@@ -64,7 +64,7 @@ export class CmaRegion {
   /**
    * Reserves the region (with migration if needed). Returns null when no such range can be had.
    *
-   * @throws {@link @mem/machine!InvalidArgumentError} for bad sizes or bounds.
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for bad sizes or bounds.
    */
   static create(contig: ContigAllocator, options: CmaOptions): CmaRegion | null {
     const h = contig.allocate({ ...options, reclaim: "migrate" });
@@ -176,7 +176,7 @@ export class CmaRegion {
   /**
    * Frees a region allocation.
    *
-   * @throws {@link @mem/machine!KernelPanic} when `handle` is not a live allocation of this region.
+   * @throws {@link @mem/machine!index.KernelPanic} when `handle` is not a live allocation of this region.
    */
   free(handle: ContigHandle): void {
     this.live();
@@ -216,7 +216,7 @@ export class CmaRegion {
    * region migrated elsewhere is freed to the page allocator. The page must be off every queue,
    * with count 1, no flags, no owner.
    *
-   * @throws {@link @mem/machine!KernelPanic} for a page that is not lent or not bare.
+   * @throws {@link @mem/machine!index.KernelPanic} for a page that is not lent or not bare.
    */
   returnPage(pfn: number): void {
     this.live();

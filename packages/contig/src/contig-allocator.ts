@@ -224,7 +224,7 @@ export class ContigAllocator {
   };
   /** Free pool pages. */
   readonly freeSet: RunTree;
-  /** Free pool plus cache-queue pages (what pass 0 may take). */
+  /** @internal Free pool plus cache-queue pages (what pass 0 may take). */
   readonly avail: RunTree;
   /** Free pool plus every queued page (what migration may empty). */
   readonly reclaimable: RunTree;
@@ -763,7 +763,7 @@ export class ContigAllocator {
    * first (modern FreeBSD's order), so a full kernel map costs no page operation. Returns null when
    * no range fits (after the requested reclaim).
    *
-   * @throws {@link @mem/machine!InvalidArgumentError} for a bad size, bound, alignment or boundary (size 0, not
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for a bad size, bound, alignment or boundary (size 0, not
    * a power of two, NaN, negative, above 2^53 - 1); nothing changes then.
    */
   allocate(req: ContigRequest): ContigHandle | null {
@@ -803,7 +803,9 @@ export class ContigAllocator {
     return this.record(pfn, r.npages, kva);
   }
 
-  /** Finds and takes a run for a validated request; -1 when none. */
+  /** Finds and takes a run for a validated request; -1 when none.
+   * @internal
+   */
   allocPages(r: PageRequest, reclaim: ContigReclaim): number {
     let pfn = this.findAndClaim(r);
     if (pfn < 0 && reclaim === "launder") {
@@ -854,7 +856,7 @@ export class ContigAllocator {
   /**
    * Frees an allocation (and its kernel mapping).
    *
-   * @throws {@link @mem/machine!KernelPanic} for a handle that is not a live allocation (double free, forged);
+   * @throws {@link @mem/machine!index.KernelPanic} for a handle that is not a live allocation (double free, forged);
    * nothing changes then.
    */
   free(handle: ContigHandle): void {
@@ -1092,7 +1094,7 @@ export class ContigAllocator {
    * otherwise any free pages in `[low, high)`. Pages (pfns) are appended to `rlist` in address
    * order. Returns 0, ENOMEM (12) or EINVAL (22). Searches the extent mirror when there is one.
    *
-   * @throws {@link @mem/machine!KernelPanic} when alignment or boundary is not a power of two (the KASSERTs).
+   * @throws {@link @mem/machine!index.KernelPanic} when alignment or boundary is not a power of two (the KASSERTs).
    */
   pglistAlloc(
     size: number,
@@ -1185,7 +1187,7 @@ export class ContigAllocator {
   /**
    * `uvm_pglistfree`: frees every page of `rlist` (pfns from {@link pglistAlloc}) and empties it.
    *
-   * @throws {@link @mem/machine!KernelPanic} if a pfn is not a page-list page or appears twice; nothing changes.
+   * @throws {@link @mem/machine!index.KernelPanic} if a pfn is not a page-list page or appears twice; nothing changes.
    */
   pglistFree(rlist: number[]): void {
     if (!Array.isArray(rlist))
@@ -1214,7 +1216,7 @@ export class ContigAllocator {
    * mirror's free space equals it too; no page is both held by a contiguous allocation and free;
    * every held page is pinned and tagged.
    *
-   * @throws {@link @mem/machine!KernelPanic} with code `"invariant"` naming the first violation.
+   * @throws {@link @mem/machine!index.KernelPanic} with code `"invariant"` naming the first violation.
    */
   checkInvariants(): void {
     const db = this.db;

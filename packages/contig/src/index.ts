@@ -15,6 +15,8 @@ export {
   type ContigSearch,
   type ContigStats,
 } from "./contig-allocator.js";
+export type { PageRequest } from "./internal/fit.js";
+export type { RunTree } from "./internal/run-tree.js";
 export {
   type LaunderResult,
   type PageOwner,

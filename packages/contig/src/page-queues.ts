@@ -201,8 +201,8 @@ export class PageQueues {
    * Puts the allocated page at `pfn` at the tail of `queue` and sets `PG_lru` (and `PG_active` for
    * the active queue).
    *
-   * @throws {@link @mem/machine!KernelPanic} when the page is free, reserved, a compound tail, or already on a
-   * list; {@link @mem/machine!InvalidArgumentError} for a bad pfn or queue. Nothing changes then.
+   * @throws {@link @mem/machine!index.KernelPanic} when the page is free, reserved, a compound tail, or already on a
+   * list; {@link @mem/machine!index.InvalidArgumentError} for a bad pfn or queue. Nothing changes then.
    */
   add(pfn: number, queue: number): void {
     const i = this.indexOf(pfn);
@@ -229,7 +229,7 @@ export class PageQueues {
    * Takes the page at `pfn` off its queue, clearing `PG_lru` and `PG_active`. Returns the queue it
    * was on.
    *
-   * @throws {@link @mem/machine!KernelPanic} when the page is on no queue.
+   * @throws {@link @mem/machine!index.KernelPanic} when the page is on no queue.
    */
   remove(pfn: number): number {
     const i = this.indexOf(pfn);
@@ -294,7 +294,7 @@ export class PageQueues {
    * the owner tag, puts the new page at the tail of the old one's queue, leaves the old page as a
    * freshly allocated page (count 1, nothing else) for the caller to free, and tells the owner.
    *
-   * @throws {@link @mem/machine!KernelPanic} when `oldPfn` is not movable or `newPfn` is not a fresh page.
+   * @throws {@link @mem/machine!index.KernelPanic} when `oldPfn` is not movable or `newPfn` is not a fresh page.
    */
   migratePage(oldPfn: number, newPfn: number): void {
     const i = this.indexOf(oldPfn);

@@ -33,4 +33,7 @@ export {
   EXF_FIXED,
   EXF_NOCOALESCE,
 } from "./internal/constants.js";
+export type { ExtentCore, OutParam } from "./internal/core.js";
+export type { Engine } from "./internal/engine.js";
 export { InvalidArgumentError, KernelPanic } from "./internal/errors.js";
+export type { Query } from "./internal/fit.js";

@@ -111,7 +111,7 @@ export class ForeignPages {
    * Registers a destructor under `name` (also registered as the machine's owner tag of pages that
    * use it) and returns its id. Registering the same function again returns the same id.
    *
-   * @throws {@link InvalidArgumentError} when `fn` is not a function or the table is full.
+   * @throws {@link @mem/machine!index.InvalidArgumentError} when `fn` is not a function or the table is full.
    */
   registerDestructor(name: string, fn: ForeignDestructor): number {
     if (typeof fn !== "function")
@@ -157,8 +157,8 @@ export class ForeignPages {
    * `SetPageForeign(page, dtor)`: marks the allocated page at `pfn` foreign with destructor `dtor`
    * (an id or a registered function). Marking an already foreign page replaces its destructor.
    *
-   * @throws {@link InvalidArgumentError} for a bad pfn or an unknown destructor (Xen's
-   * `BUG_ON(dtor == NULL)`); {@link KernelPanic} for a page that is free, reserved or absent.
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for a bad pfn or an unknown destructor (Xen's
+   * `BUG_ON(dtor == NULL)`); {@link @mem/machine!index.KernelPanic} for a page that is free, reserved or absent.
    */
   setForeign(pfn: number, dtor: number | ForeignDestructor): void {
     const i = this.index(pfn, "SetPageForeign");
@@ -185,7 +185,7 @@ export class ForeignPages {
    * `ClearPageForeign(page)`: removes the mark and the destructor; the page becomes an ordinary
    * page whose last free goes to the buddy allocator.
    *
-   * @throws {@link KernelPanic} when the page is not foreign.
+   * @throws {@link @mem/machine!index.KernelPanic} when the page is not foreign.
    */
   clearForeign(pfn: number): void {
     const i = this.index(pfn, "ClearPageForeign");

@@ -426,7 +426,7 @@ export class NetbackPair {
   }
 
   /**
-   * Checks every invariant of the pair; throws a {@link KernelPanic} (`"invariant"`) naming the
+   * Checks every invariant of the pair; throws a {@link @mem/machine!index.KernelPanic} (`"invariant"`) naming the
    * first violation. See the package README for the list.
    */
   checkInvariants(): void {
@@ -482,7 +482,7 @@ export class NetbackPair {
    * count returns to what it was before the pair. The foreign hook is removed if the pair
    * installed it.
    *
-   * @throws {@link KernelPanic} (`"netback-busy"`) when not idle; nothing changes then.
+   * @throws {@link @mem/machine!index.KernelPanic} (`"netback-busy"`) when not idle; nothing changes then.
    */
   destroy(): void {
     this.alive();
@@ -503,7 +503,7 @@ export class NetbackPair {
  * Builds a guest domain with a netfront, domain 0's netback (256 pool pages taken from `buddy`)
  * and a network stack, in `"destructor"` (XenLinux) or `"callback"` (mainline) mode.
  *
- * @throws {@link InvalidArgumentError} for bad options; {@link KernelPanic} (`"enomem"`) when
+ * @throws {@link @mem/machine!index.InvalidArgumentError} for bad options; {@link @mem/machine!index.KernelPanic} (`"enomem"`) when
  * the guest or the pool does not fit (nothing is kept then).
  */
 export function createNetbackPair(options: NetbackPairOptions): NetbackPair {

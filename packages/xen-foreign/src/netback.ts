@@ -192,7 +192,7 @@ export class Netback {
   /**
    * Takes the pool's pages from the buddy allocator, balloons them out and marks them foreign.
    *
-   * @throws {@link KernelPanic} (`"enomem"`) when the pool cannot be filled; nothing is kept then.
+   * @throws {@link @mem/machine!index.KernelPanic} (`"enomem"`) when the pool cannot be filled; nothing is kept then.
    */
   constructor(options: NetbackOptions) {
     this.hv = options.hv;
@@ -409,7 +409,10 @@ export class Netback {
     this.c.destructorCalls++;
   }
 
-  /** The zero-copy completion (callback mode): every slot of the buffer goes to dealloc. */
+  /**
+   * The zero-copy completion (callback mode): every slot of the buffer goes to dealloc.
+   * @internal called by the network stack's completion.
+   */
   zerocopyCallback(ubuf: TxUbuf, success: boolean): void {
     const db = this.buddy.machine.pages;
     for (const idx of ubuf.idxs) {
@@ -630,7 +633,7 @@ export class Netback {
    * Gives the pool back: every slot must be idle; each page loses its foreign mark and goes back
    * to the buddy allocator.
    *
-   * @throws {@link KernelPanic} (`"netback-busy"`) while a slot or a local copy is in use.
+   * @throws {@link @mem/machine!index.KernelPanic} (`"netback-busy"`) while a slot or a local copy is in use.
    */
   release(): void {
     this.checkAlive();
@@ -656,7 +659,7 @@ export class Netback {
 
   /**
    * Checks the backend's invariants against the stack's page references; throws a
-   * {@link KernelPanic} (`"invariant"`) naming the first violation.
+   * {@link @mem/machine!index.KernelPanic} (`"invariant"`) naming the first violation.
    *
    * Slots partition into pending + in flight + dealloc, each in exactly one; pool pages are
    * foreign with the pool destructor, on no buddy list, distinct; counts match (idle 1, in flight

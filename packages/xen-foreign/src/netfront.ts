@@ -131,7 +131,7 @@ export class Netfront {
    * first slot carries a reserved grant reference (a guest bug the backend must answer with an
    * error).
    *
-   * @throws {@link InvalidArgumentError} for no slots, too many, or a bad size.
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for no slots, too many, or a bad size.
    */
   queue(sizes: readonly number[], badGrant = false): void {
     const ps = this.hv.buddy.machine.pageSize;
@@ -195,7 +195,7 @@ export class Netfront {
    * Takes the transmit responses: ends each grant (which must no longer be mapped) and frees the
    * frame. Returns the responses taken.
    *
-   * @throws {@link KernelPanic} on a response for a request without one outstanding.
+   * @throws {@link @mem/machine!index.KernelPanic} on a response for a request without one outstanding.
    */
   poll(): number {
     const tx = this.tx;

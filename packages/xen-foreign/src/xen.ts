@@ -196,7 +196,7 @@ export class Domain {
    * `gnttab_grant_foreign_access`: lets domain `domid` access frame `gfn`, read-only or not.
    * Returns the grant reference, or {@link ENOSPC} when the table is full.
    *
-   * @throws {@link InvalidArgumentError} for a bad domain id or frame.
+   * @throws {@link @mem/machine!index.InvalidArgumentError} for a bad domain id or frame.
    */
   grantAccess(domid: number, gfn: number, readonly: boolean): number {
     assertUint("domid", domid);

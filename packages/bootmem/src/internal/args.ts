@@ -49,7 +49,7 @@ export function alignDown(x: number, a: number): number {
   return Math.floor(x / a) * a;
 }
 
-/** Throws a {@link KernelPanic} (the kernel's `BUG()`). */
+/** Throws a {@link @mem/machine!index.KernelPanic} (the kernel's `BUG()`). */
 export function bug(code: string, message: string): never {
   throw new KernelPanic(code, message);
 }

@@ -27,7 +27,7 @@ function fail(message: string): never {
   throw new KernelPanic("invariant", `invariant: ${message}`);
 }
 
-/** Throws a {@link KernelPanic} ("invariant") at the first violated invariant. */
+/** Throws a {@link @mem/machine!index.KernelPanic} ("invariant") at the first violated invariant. */
 export function checkInvariants(a: BuddyAllocator): void {
   const db = a.db;
   const state = new Uint8Array(db.flags.length);

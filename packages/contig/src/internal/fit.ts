@@ -40,8 +40,8 @@ export function boundaryOk(pa: number, size: number, boundary: number): boolean 
 
 /**
  * Validates FreeBSD-style arguments (bytes) and converts them to pages. `panic` selects the error
- * kind for size 0 and non-power-of-two alignment or boundary: {@link @mem/machine!KernelPanic} (the C API panics)
- * or {@link @mem/machine!InvalidArgumentError} (the idiomatic API).
+ * kind for size 0 and non-power-of-two alignment or boundary: {@link @mem/machine!index.KernelPanic} (the C API panics)
+ * or {@link @mem/machine!index.InvalidArgumentError} (the idiomatic API).
  */
 export function checkRequest(
   what: string,
