@@ -29,6 +29,8 @@ export interface BootMachine {
     readonly end: number;
     readonly nid: number;
   }[];
+  /** `SMP_CACHE_BYTES` of the machine, when it says. */
+  readonly cacheLineSize?: number | undefined;
   /** Zones (for `MAX_DMA_ADDRESS`: the end of the DMA zone). */
   readonly zones?: readonly { readonly type: number; readonly limitPfn: number }[] | undefined;
 }
@@ -43,7 +45,7 @@ export interface FromMachineOptions {
   readonly mapPfn?: number | undefined;
   /** Receives log lines as they are printed. */
   readonly printk?: ((line: string) => void) | undefined;
-  /** `SMP_CACHE_BYTES`. @defaultValue 64 */
+  /** `SMP_CACHE_BYTES`. @defaultValue the machine's `cacheLineSize`, else 64 */
   readonly smpCacheBytes?: number | undefined;
   /** memblock: allocate bottom-up. @defaultValue false */
   readonly bottomUp?: boolean | undefined;
@@ -92,7 +94,7 @@ export function rootmemFromMachine(
     pageSize: ps,
     bitsPerLong: machine.wordBits,
     sink: options.sink,
-    smpCacheBytes: options.smpCacheBytes ?? DEFAULT_SMP_CACHE_BYTES,
+    smpCacheBytes: options.smpCacheBytes ?? machine.cacheLineSize ?? DEFAULT_SMP_CACHE_BYTES,
     maxDmaAddress: maxDmaAddress(machine),
     printk: options.printk,
   });
@@ -118,7 +120,7 @@ export function memblockFromMachine(
   const m = new Memblock({
     pageSize: ps,
     sink: options.sink,
-    smpCacheBytes: options.smpCacheBytes ?? DEFAULT_SMP_CACHE_BYTES,
+    smpCacheBytes: options.smpCacheBytes ?? machine.cacheLineSize ?? DEFAULT_SMP_CACHE_BYTES,
     bottomUp: options.bottomUp ?? false,
     maxOrder: options.maxOrder ?? DEFAULT_MAX_PAGE_ORDER,
     printk: options.printk,

@@ -93,3 +93,18 @@ describe("fromMachine", () => {
     expect(r.b.log.filter((l) => l.includes("released on node"))).toHaveLength(4);
   });
 });
+
+describe("fromMachine and the machine's cache line", () => {
+  it("aligns default allocations to the machine's SMP_CACHE_BYTES, with either allocator", () => {
+    for (const allocator of ["rootmem", "memblock"] as const) {
+      const machine = createMachine({ ...PRESETS.small!, cacheLineSize: 256 });
+      const b = fromMachine(machine, { allocator });
+      // Two small allocations: the second starts on the next 256-byte line, not the next 64.
+      const a1 = b.alloc(10)!;
+      const a2 = b.alloc(10)!;
+      expect(a1 % 256).toBe(0);
+      expect(a2 % 256).toBe(0);
+      expect(Math.abs(a2 - a1)).toBeGreaterThanOrEqual(256);
+    }
+  });
+});

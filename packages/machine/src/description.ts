@@ -104,6 +104,8 @@ export interface MachineDescription {
   readonly sectionSize: number;
   /** Number of CPUs. */
   readonly cpus: number;
+  /** Bytes per cache line (`SMP_CACHE_BYTES`, `L1_CACHE_BYTES`): boot allocations align to it. */
+  readonly cacheLineSize: number;
   /** NUMA nodes, sorted and disjoint. */
   readonly nodes: readonly NodeDescription[];
   /** The kernel's virtual address space for mappings. */
@@ -130,6 +132,8 @@ export interface MachineSpec {
   readonly sectionSize?: number | undefined;
   /** See {@link MachineDescription.cpus}. @defaultValue 2 */
   readonly cpus?: number | undefined;
+  /** See {@link MachineDescription.cacheLineSize}. @defaultValue 64 */
+  readonly cacheLineSize?: number | undefined;
   /** See {@link MachineDescription.nodes}. @defaultValue one node over the whole address space */
   readonly nodes?: readonly NodeDescription[] | undefined;
   /** See {@link MachineDescription.kernelVirtual}. @defaultValue the architecture's */

@@ -50,6 +50,7 @@ export const machineFileSchema: z.ZodType<MachineSpec, unknown> = z
     physAddrBits: z.number().int().min(24).max(52).optional(),
     sectionSize: num.optional(),
     cpus: z.number().int().min(1).max(1024).optional(),
+    cacheLineSize: num.optional(),
     nodes: z
       .array(range.extend({ id: z.number().int().min(0).max(1023) }))
       .min(1)

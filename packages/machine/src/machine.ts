@@ -77,6 +77,8 @@ export class Machine implements HotplugSource {
   readonly sectionPages: number;
   /** CPUs. */
   readonly cpus: number;
+  /** Bytes per cache line (`SMP_CACHE_BYTES`). */
+  readonly cacheLineSize: number;
   /** Kernel virtual address space for mappings. */
   readonly kernelVirtual: KernelVirtualSpace;
   /** Devices. */
@@ -112,6 +114,7 @@ export class Machine implements HotplugSource {
     this.maxPossiblePfn = 2 ** desc.physAddrBits / desc.pageSize;
     this.sectionPages = desc.sectionSize / desc.pageSize;
     this.cpus = desc.cpus;
+    this.cacheLineSize = desc.cacheLineSize;
     this.kernelVirtual = desc.kernelVirtual;
     this.devices = desc.devices;
     this.memoryMapRanges = [...desc.memoryMap];
@@ -215,6 +218,14 @@ export class Machine implements HotplugSource {
   /** RAM ranges as they were at boot ("Early memory node ranges"). */
   get bootRamRanges(): readonly RamRange[] {
     return this.bootRam;
+  }
+
+  /**
+   * `__pa(MAX_DMA_ADDRESS)`: the physical address where the DMA zone ends (16 MiB on the PC and
+   * Alpha layouts), the limit of `alloc_bootmem_low`.
+   */
+  get maxDmaAddress(): number {
+    return ARCH_FACTS[this.arch].zones[0]!.limit;
   }
 
   /** One past the highest RAM pfn (`max_pfn`). */

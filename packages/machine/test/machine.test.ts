@@ -54,6 +54,13 @@ describe("createMachine", () => {
     expect(node1.zones.filter((z) => z.populated).map((z) => z.name)).toEqual(["Normal"]);
   });
 
+  it("gives the cache line size and the DMA limit the boot allocator needs", () => {
+    const m = loadMachine("x86_64-4g");
+    expect(m.cacheLineSize).toBe(64);
+    expect(m.maxDmaAddress).toBe(16 * MiB);
+    expect(createMachine({ ...PRESETS.small!, cacheLineSize: 128 }).cacheLineSize).toBe(128);
+  });
+
   it("supports 8 KiB pages", () => {
     const m = loadMachine("alpha-8k");
     expect(m.pageSize).toBe(8192);

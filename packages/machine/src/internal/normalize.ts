@@ -110,6 +110,13 @@ export function normalizeSpec(spec: MachineSpec): MachineDescription {
   const cpus = spec.cpus ?? 2;
   if (!Number.isInteger(cpus) || cpus < 1 || cpus > 1024)
     fail("cpus", `expected an integer from 1 to 1024, got ${describeValue(cpus)}`);
+  const cacheLineSize = pow2("cacheLineSize", spec.cacheLineSize ?? 64, 8);
+  if (cacheLineSize > pageSize) {
+    fail(
+      "cacheLineSize",
+      `must not exceed the page size (${pageSize}), got ${describeValue(cacheLineSize)}`,
+    );
+  }
 
   if (!Array.isArray(spec.memoryMap) || spec.memoryMap.length === 0)
     fail("memoryMap", "expected a non-empty list of ranges");
@@ -208,6 +215,7 @@ export function normalizeSpec(spec: MachineSpec): MachineDescription {
     name,
     arch,
     pageSize,
+    cacheLineSize,
     wordBits,
     physAddrBits,
     sectionSize,
