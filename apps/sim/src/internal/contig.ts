@@ -339,61 +339,61 @@ export class ContigDriver {
     const k = this.k;
     const ps = k.machine.pageSize;
     const out: LadderRung[] = [];
+    // One further allocator per search (linear, extent) for the whole ladder.
+    const extra = new Map<ContigSearch, ContigAllocator>();
     k.depth++;
     try {
       for (const strategy of strategies) {
         const cfg = STRATEGY_CONFIG[strategy];
         if (cfg === undefined) throw new KernelPanic("contig", `contig: no strategy ${strategy}`);
-        const a =
-          cfg.search === "indexed"
-            ? this.allocator
-            : this.extraAllocator(cfg.search, cfg.reclaim !== "none");
-        try {
-          for (const bytes of sizes) {
-            let successes = 0;
-            let moved = 0;
-            let simUs = 0;
-            let wallUs = 0;
-            for (let t = 0; t < attempts; t++) {
-              const s = a.stats;
-              const before = [s.candidates, s.pageouts, s.cached, s.migrated, s.cacheSteals];
-              const w0 = performance.now();
-              const h = a.allocate({ size: bytes, high: highPfn * ps, reclaim: cfg.reclaim });
-              if (h !== null) {
-                successes++;
-                a.free(h);
-              }
-              wallUs += (performance.now() - w0) * 1000;
-              const d = [s.candidates, s.pageouts, s.cached, s.migrated, s.cacheSteals].map(
-                (x, j) => x - before[j]!,
-              );
-              moved += d[2]! + d[3]!;
-              // Simulated cost: a search step per candidate, a disk write per pageout, a copy
-              // per migrated page, and the page writes of the claim.
-              const us =
-                20 + d[0]! + 100 * d[1]! + 5 * d[3]! + d[4]! + (h ? Math.ceil(h.pages / 64) : 0);
-              simUs += us;
-              k.log.advance(us);
+        let a = cfg.search === "indexed" ? this.allocator : extra.get(cfg.search);
+        if (a === undefined) {
+          a = this.extraAllocator(cfg.search, true);
+          extra.set(cfg.search, a);
+        }
+        for (const bytes of sizes) {
+          let successes = 0;
+          let moved = 0;
+          let simUs = 0;
+          let wallUs = 0;
+          for (let t = 0; t < attempts; t++) {
+            const s = a.stats;
+            const before = [s.candidates, s.pageouts, s.cached, s.migrated, s.cacheSteals];
+            const w0 = performance.now();
+            const h = a.allocate({ size: bytes, high: highPfn * ps, reclaim: cfg.reclaim });
+            if (h !== null) {
+              successes++;
+              a.free(h);
             }
-            const rung: LadderRung = {
-              strategy,
-              search: cfg.search,
-              reclaim: cfg.reclaim,
-              bytes,
-              attempts,
-              successes,
-              meanUs: simUs / attempts,
-              wallUs: Math.round(wallUs / attempts),
-              moved,
-            };
-            out.push(rung);
-            this.ladder.push(rung);
+            wallUs += (performance.now() - w0) * 1000;
+            const d = [s.candidates, s.pageouts, s.cached, s.migrated, s.cacheSteals].map(
+              (x, j) => x - before[j]!,
+            );
+            moved += d[2]! + d[3]!;
+            // Simulated cost: a search step per candidate, a disk write per pageout, a copy per
+            // migrated page, and the page writes of the claim.
+            const us =
+              20 + d[0]! + 100 * d[1]! + 5 * d[3]! + d[4]! + (h ? Math.ceil(h.pages / 64) : 0);
+            simUs += us;
+            k.log.advance(us);
           }
-        } finally {
-          if (a !== this.allocator) a.detach();
+          const rung: LadderRung = {
+            strategy,
+            search: cfg.search,
+            reclaim: cfg.reclaim,
+            bytes,
+            attempts,
+            successes,
+            meanUs: simUs / attempts,
+            wallUs: Math.round(wallUs / attempts),
+            moved,
+          };
+          out.push(rung);
+          this.ladder.push(rung);
         }
       }
     } finally {
+      for (const a of extra.values()) a.detach();
       k.depth--;
     }
     k.step(
