@@ -6,7 +6,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 
-const only = process.argv.slice(2);
+// `--collect` only rebuilds docs/benchmarks.md from the results.json files already there.
+const collectOnly = process.argv.includes("--collect");
+const only = process.argv.slice(2).filter((a) => a !== "--collect");
 const dirs = ["packages", "apps"].flatMap((top) =>
   readdirSync(top, { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(top, d.name, "bench", "index.ts")))
@@ -14,7 +16,7 @@ const dirs = ["packages", "apps"].flatMap((top) =>
 );
 
 for (const dir of dirs) {
-  if (only.length && !only.some((o) => dir.endsWith(o))) continue;
+  if (collectOnly || (only.length && !only.some((o) => dir.endsWith(o)))) continue;
   console.log(`\n=== ${dir} ===`);
   try {
     execFileSync("npx", ["tsx", "--conditions=@mem/source", "bench/index.ts"], {
