@@ -7,15 +7,13 @@
  * @module
  */
 import { DEFAULT_PRESET, InvalidArgumentError, KernelPanic } from "@mem/machine";
-import { SingleBar } from "cli-progress";
 import { Command, CommanderError } from "commander";
-import { replay, simulate } from "./internal/api.js";
+import { replay, simulateScenario } from "./internal/api.js";
 import { bootKernel } from "./internal/boot.js";
 import { InvariantError } from "./internal/kernel.js";
 import { PROC_FILES } from "./internal/proc.js";
 import type { ProgressFn, RunResult } from "./internal/run.js";
 import { loadScenario, SCENARIOS } from "./internal/scenarios.js";
-import { writeRunReport } from "./report/write.js";
 import { sweepCommand } from "./sweep/command.js";
 
 /** What a command wrote and how it ended. */
@@ -98,9 +96,11 @@ function out(s: string): void {
   process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);
 }
 
-function progressBar(): { fn: ProgressFn | undefined; stop: () => void } {
+/** A progress bar on stderr when it is a terminal (cli-progress is imported only then). */
+async function progressBar(): Promise<{ fn: ProgressFn | undefined; stop: () => void }> {
   if (!process.stderr.isTTY) return { fn: undefined, stop: () => {} };
-  let bar: SingleBar | null = null;
+  const { SingleBar } = await import("cli-progress");
+  let bar: InstanceType<typeof SingleBar> | null = null;
   let current = -1;
   return {
     fn: (index, name, done, total) => {
@@ -180,16 +180,17 @@ function runCommand(): Command {
     )
     .option("--trace <file>", "record every operation to a JSON Lines trace")
     .option("--report <file.html>", "write a self-contained HTML report of the run")
-    .action((name: string, o: CommonOpts & { trace?: string; report?: string }) => {
+    .action(async (name: string, o: CommonOpts & { trace?: string; report?: string }) => {
       const scenario = loadScenario(name);
-      const bar = o.quiet || o.json ? { fn: undefined, stop: () => {} } : progressBar();
+      const bar = o.quiet || o.json ? { fn: undefined, stop: () => {} } : await progressBar();
       let r: RunResult;
       try {
-        r = simulate(scenario, { ...bootOptions(o), trace: o.trace, onProgress: bar.fn });
+        r = simulateScenario(scenario, { ...bootOptions(o), trace: o.trace, onProgress: bar.fn });
       } finally {
         bar.stop();
       }
       if (o.report) {
+        const { writeRunReport } = await import("./report/write.js");
         writeRunReport(o.report, r);
         if (!o.json) process.stderr.write(`sim: report written to ${o.report}\n`);
       }

@@ -58,6 +58,7 @@ export type {
   StepResult,
   ZoneSummary,
 } from "./internal/run.js";
+export { scenarioSchema } from "./internal/scenario-schema.js";
 export {
   loadScenario,
   parseScenario,
@@ -65,7 +66,6 @@ export {
   type Scenario,
   type ScenarioInput,
   type Step,
-  scenarioSchema,
 } from "./internal/scenarios.js";
 export { FRAG_ORDERS, KINDS, type Kind, PAGE_STATE_NAMES } from "./internal/state.js";
 export {

@@ -7,7 +7,7 @@
 import { type BootOptions, bootKernel } from "./boot.js";
 import type { Kernel } from "./kernel.js";
 import { applyOp } from "./ops.js";
-import type { ProgressFn, RunResult } from "./run.js";
+import { type ProgressFn, type RunResult, runScenario } from "./run.js";
 import { loadScenario, parseScenario, type Scenario, type ScenarioInput } from "./scenarios.js";
 import {
   FileTrace,
@@ -54,6 +54,14 @@ export function simulate(
 ): RunResult {
   const scenario =
     typeof scenarioIn === "string" ? loadScenario(scenarioIn) : parseScenario(scenarioIn);
+  return simulateScenario(scenario, options);
+}
+
+/**
+ * {@link simulate} with a scenario that is already validated (from `loadScenario` or
+ * `parseScenario`): it is not validated again (with zod) before it runs.
+ */
+export function simulateScenario(scenario: Scenario, options: SimulateOptions = {}): RunResult {
   const k = bootKernel({
     machine: options.machine ?? scenario.machine,
     bootAllocator: options.bootAllocator ?? scenario.bootAllocator,
@@ -67,7 +75,7 @@ export function simulate(
     sink = new FileTrace(options.trace, traceHeader(k, scenario.name));
   else if (options.trace) sink = options.trace;
   k.trace = sink;
-  const result = k.run(scenario, options.onProgress);
+  const result = runScenario(k, scenario, options.onProgress);
   k.trace = null;
   sink?.end(result.digest);
   return result;

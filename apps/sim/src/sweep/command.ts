@@ -1,16 +1,14 @@
 /**
- * `sim sweep`: the command line of parameter sweeps.
+ * `sim sweep`: the command line of parameter sweeps. The sweep itself (piscina, zod, the report)
+ * is imported when the command runs, so that the other commands do not load it.
  *
  * @module
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { InvalidArgumentError } from "@mem/machine";
-import { SingleBar } from "cli-progress";
 import { Command } from "commander";
-import { writeSweepReport } from "../report/write.js";
-import { parseParamSpecs, parseSeeds, TOP_PARAMS } from "./params.js";
-import { formatSweepSummary, runSweep } from "./sweep.js";
+import type { TOP_PARAMS } from "./params.js";
 
 interface SweepOpts {
   scenario: string;
@@ -27,9 +25,13 @@ interface SweepOpts {
   quiet?: boolean;
 }
 
-function option(name: string, value: string | undefined): string | number | undefined {
+function topOption(
+  params: typeof TOP_PARAMS,
+  name: string,
+  value: string | undefined,
+): string | number | undefined {
   if (value === undefined) return undefined;
-  const r = TOP_PARAMS[name]!.safeParse(value);
+  const r = params[name]!.safeParse(value);
   if (!r.success)
     throw new InvalidArgumentError(
       `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ${r.error.issues[0]!.message} (got ${JSON.stringify(value)})`,
@@ -66,6 +68,16 @@ export function sweepCommand(): Command {
     .option("--json", "print the records as JSON Lines instead of the summary")
     .option("-q, --quiet", "no progress bar")
     .action(async (o: SweepOpts) => {
+      const [{ SingleBar }, { writeSweepReport }, params_, { formatSweepSummary, runSweep }] =
+        await Promise.all([
+          import("cli-progress"),
+          import("../report/write.js"),
+          import("./params.js"),
+          import("./sweep.js"),
+        ]);
+      const { parseParamSpecs, parseSeeds } = params_;
+      const option = (name: string, value: string | undefined) =>
+        topOption(params_.TOP_PARAMS, name, value);
       const seeds = parseSeeds(o.seeds);
       const params = parseParamSpecs(o.param);
       let workers: number | undefined;

@@ -7,12 +7,18 @@
  * `findFirstRun(from, n)` returns the lowest index `p >= from` such that bits `[p, p + n)` are all
  * set, in O(log N) node visits; `findFirstZero(from, to)` the lowest clear bit in a range.
  *
+ * Updates are lazy: `setRange` changes the bitmap and the count of set bits at once and only marks
+ * the touched leaves; the summaries above them are brought up to date by the next search (leaf by
+ * leaf, each walk stopping where a node's summary is unchanged, or a full rebuild when many leaves
+ * changed). Allocators update the sets on every page operation and search rarely.
+ *
  * @module
  */
 
 /** Longest run of ones in a 32-bit word. */
 function maxRunOfWord(w: number): number {
   let x = w | 0;
+  if (x === -1) return 32;
   let k = 0;
   while (x !== 0) {
     x &= x >>> 1;
@@ -45,6 +51,13 @@ export class RunTree {
   /** Set bits. */
   ones = 0;
   private carry = 0;
+  /** Per leaf: 1 when its word changed since its summary was computed. */
+  private dirty: Uint8Array;
+  /** The dirty leaves, in the order they were marked (`dirtyCount` of them). */
+  private dirtyList: Int32Array;
+  private dirtyCount = 0;
+  /** Every summary is stale (too many dirty leaves to list): the next search rebuilds all. */
+  private allDirty = false;
 
   /** @param capacity - indexes the set can hold (grown later with {@link ensure}). */
   constructor(capacity: number) {
@@ -53,6 +66,8 @@ export class RunTree {
     this.pre = new Int32Array(0);
     this.suf = new Int32Array(0);
     this.mx = new Int32Array(0);
+    this.dirty = new Uint8Array(0);
+    this.dirtyList = new Int32Array(0);
     this.alloc(capacity);
   }
 
@@ -71,6 +86,16 @@ export class RunTree {
     this.pre = new Int32Array(2 * leaves);
     this.suf = new Int32Array(2 * leaves);
     this.mx = new Int32Array(2 * leaves);
+    this.dirty = new Uint8Array(leaves);
+    this.dirtyList = new Int32Array(Math.max(1, leaves >>> 3));
+    this.dirtyCount = 0;
+    this.allDirty = false;
+    this.rebuild();
+  }
+
+  /** Recomputes every summary. */
+  private rebuild(): void {
+    const leaves = this.leaves;
     for (let w = 0; w < leaves; w++) this.leafSummary(w);
     let half = 32;
     for (let first = leaves / 2; first >= 1; first /= 2) {
@@ -123,35 +148,58 @@ export class RunTree {
       const mask = hi - lo === 32 ? -1 : ((1 << (hi - lo)) - 1) << lo;
       const old = words[w]!;
       const nv = value ? (old | mask) >>> 0 : (old & ~mask) >>> 0;
+      if (nv === old) continue;
       delta += popcount(nv) - popcount(old);
       words[w] = nv;
-      this.leafSummary(w);
+      this.markDirty(w);
     }
     this.ones += delta;
-    if (w0 === w1) {
-      // One leaf: walk up, stopping as soon as a node's summary is unchanged.
-      let node = this.leaves + w0;
-      let half = 32;
-      while (node > 1) {
-        node = Math.floor(node / 2);
-        const p0 = this.pre[node];
-        const s0 = this.suf[node];
-        const m0 = this.mx[node];
-        this.pull(node, half);
-        if (this.pre[node] === p0 && this.suf[node] === s0 && this.mx[node] === m0) return;
-        half *= 2;
-      }
+  }
+
+  private markDirty(w: number): void {
+    if (this.allDirty || this.dirty[w] === 1) return;
+    if (this.dirtyCount === this.dirtyList.length) {
+      this.allDirty = true;
       return;
     }
-    let a = Math.floor((this.leaves + w0) / 2);
-    let b = Math.floor((this.leaves + w1) / 2);
-    let half = 32;
-    while (a >= 1) {
-      for (let n = a; n <= b; n++) this.pull(n, half);
-      a = Math.floor(a / 2);
-      b = Math.floor(b / 2);
-      half *= 2;
+    this.dirty[w] = 1;
+    this.dirtyList[this.dirtyCount++] = w;
+  }
+
+  /** Brings the summaries up to date with the bitmap. */
+  private flush(): void {
+    if (this.allDirty) {
+      this.dirty.fill(0);
+      this.dirtyCount = 0;
+      this.allDirty = false;
+      this.rebuild();
+      return;
     }
+    const n = this.dirtyCount;
+    if (n === 0) return;
+    const list = this.dirtyList;
+    const dirty = this.dirty;
+    const pre = this.pre;
+    const suf = this.suf;
+    const mx = this.mx;
+    for (let k = 0; k < n; k++) {
+      const w = list[k]!;
+      dirty[w] = 0;
+      this.leafSummary(w);
+      // Walk up, stopping as soon as a node's summary is unchanged.
+      let node = this.leaves + w;
+      let half = 32;
+      while (node > 1) {
+        node >>>= 1;
+        const p0 = pre[node];
+        const s0 = suf[node];
+        const m0 = mx[node];
+        this.pull(node, half);
+        if (pre[node] === p0 && suf[node] === s0 && mx[node] === m0) break;
+        half *= 2;
+      }
+    }
+    this.dirtyCount = 0;
   }
 
   /** Sets or clears one index. */
@@ -161,7 +209,9 @@ export class RunTree {
 
   /** Lowest `p >= from` with `[p, p + n)` all set, or -1. */
   findFirstRun(from: number, n: number): number {
-    if (n <= 0 || this.mx[1]! < n) return -1;
+    if (n <= 0) return -1;
+    this.flush();
+    if (this.mx[1]! < n) return -1;
     this.carry = 0;
     return this.searchRun(1, 0, this.leaves * 32, Math.max(0, from), n);
   }
@@ -198,6 +248,7 @@ export class RunTree {
   findFirstZero(from: number, to: number): number {
     if (to <= from) return -1;
     if (from >= this.capacity) return from;
+    this.flush();
     const r = this.searchZero(1, 0, this.leaves * 32, from, to);
     if (r < 0 && to > this.capacity) return this.capacity;
     return r;
