@@ -3,9 +3,13 @@
  * error naming the field and what was expected. Numbers may be written as JSON numbers, hex
  * strings (`"0x100000"`) or sizes (`"64M"`, `"4G"`, `"1T"`; binary units).
  *
+ * zod is loaded on the first machine file, not when the package is imported: most programs boot
+ * presets, and loading zod costs a fifth of a second of start-up through a TypeScript loader.
+ *
  * @module
  */
-import { z } from "zod";
+import { createRequire } from "node:module";
+import type { z as Zod } from "zod";
 import type { MachineSpec } from "./description.js";
 import { MEMORY_TYPES } from "./description.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -18,64 +22,76 @@ const UNITS: Readonly<Record<string, number>> = {
   P: 2 ** 50,
 };
 
-const num = z.union([z.number(), z.string()]).transform((value, ctx): number => {
-  let n: number;
-  if (typeof value === "number") n = value;
-  else if (/^0x[0-9a-fA-F]+$/.test(value)) {
-    const big = BigInt(value);
-    n = big > BigInt(Number.MAX_SAFE_INTEGER) ? Number.NaN : Number(big);
-  } else {
-    const m = /^(\d+)([KMGTP])i?B?$/.exec(value);
-    n = m ? Number(m[1]) * UNITS[m[2]!]! : Number.NaN;
-  }
-  if (!Number.isSafeInteger(n) || n < 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a non-negative integer (a number, "0x..." hex, or a size like "64M"), got ${JSON.stringify(value)}`,
-    });
-    return z.NEVER;
-  }
-  return n;
-});
+let cached: Zod.ZodType<MachineSpec, unknown> | undefined;
 
-const range = z.object({ start: num, end: num });
+/**
+ * The zod schema of a machine file (built, and zod loaded, on the first call).
+ */
+export function machineFileSchema(): Zod.ZodType<MachineSpec, unknown> {
+  cached ??= buildSchema();
+  return cached;
+}
 
-/** The zod schema of a machine file. */
-export const machineFileSchema: z.ZodType<MachineSpec, unknown> = z
-  .object({
-    name: z.string().min(1).optional(),
-    arch: z.enum(["x86_64", "i386", "alpha"]).optional(),
-    pageSize: num.optional(),
-    wordBits: z.union([z.literal(32), z.literal(64)]).optional(),
-    physAddrBits: z.number().int().min(24).max(52).optional(),
-    sectionSize: num.optional(),
-    cpus: z.number().int().min(1).max(1024).optional(),
-    cacheLineSize: num.optional(),
-    nodes: z
-      .array(range.extend({ id: z.number().int().min(0).max(1023) }))
-      .min(1)
-      .optional(),
-    kernelVirtual: z.object({ start: num, size: num }).optional(),
-    memoryMap: z
-      .array(
-        range.extend({
-          type: z.enum(MEMORY_TYPES as [string, ...string[]]),
-          name: z.string().optional(),
-        }),
-      )
-      .min(1),
-    devices: z
-      .array(
-        z.object({
-          name: z.string().min(1),
-          bus: z.enum(["isa", "pci", "platform", "xen"]),
-          dma: z.object({ limit: num, alignment: num, boundary: num }),
-          bufferSize: num.optional(),
-        }),
-      )
-      .optional(),
-  })
-  .strict() as unknown as z.ZodType<MachineSpec, unknown>;
+function buildSchema(): Zod.ZodType<MachineSpec, unknown> {
+  const { z } = createRequire(import.meta.url)("zod") as { z: typeof Zod };
+  const num = z.union([z.number(), z.string()]).transform((value, ctx): number => {
+    let n: number;
+    if (typeof value === "number") n = value;
+    else if (/^0x[0-9a-fA-F]+$/.test(value)) {
+      const big = BigInt(value);
+      n = big > BigInt(Number.MAX_SAFE_INTEGER) ? Number.NaN : Number(big);
+    } else {
+      const m = /^(\d+)([KMGTP])i?B?$/.exec(value);
+      n = m ? Number(m[1]) * UNITS[m[2]!]! : Number.NaN;
+    }
+    if (!Number.isSafeInteger(n) || n < 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `expected a non-negative integer (a number, "0x..." hex, or a size like "64M"), got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+  const range = z.object({ start: num, end: num });
+
+  return z
+    .object({
+      name: z.string().min(1).optional(),
+      arch: z.enum(["x86_64", "i386", "alpha"]).optional(),
+      pageSize: num.optional(),
+      wordBits: z.union([z.literal(32), z.literal(64)]).optional(),
+      physAddrBits: z.number().int().min(24).max(52).optional(),
+      sectionSize: num.optional(),
+      cpus: z.number().int().min(1).max(1024).optional(),
+      cacheLineSize: num.optional(),
+      nodes: z
+        .array(range.extend({ id: z.number().int().min(0).max(1023) }))
+        .min(1)
+        .optional(),
+      kernelVirtual: z.object({ start: num, size: num }).optional(),
+      memoryMap: z
+        .array(
+          range.extend({
+            type: z.enum(MEMORY_TYPES as [string, ...string[]]),
+            name: z.string().optional(),
+          }),
+        )
+        .min(1),
+      devices: z
+        .array(
+          z.object({
+            name: z.string().min(1),
+            bus: z.enum(["isa", "pci", "platform", "xen"]),
+            dma: z.object({ limit: num, alignment: num, boundary: num }),
+            bufferSize: num.optional(),
+          }),
+        )
+        .optional(),
+    })
+    .strict() as unknown as Zod.ZodType<MachineSpec, unknown>;
+}
 
 /**
  * Parses a machine file's JSON text into a spec.
@@ -94,7 +110,7 @@ export function parseMachineFile(text: string): MachineSpec {
       "(file)",
     );
   }
-  const result = machineFileSchema.safeParse(data);
+  const result = machineFileSchema().safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const field = issue.path.length ? issue.path.join(".") : "(root)";
