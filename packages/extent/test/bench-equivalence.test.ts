@@ -173,7 +173,7 @@ function apply(ex: extent, c: Config, op: Op): string {
   return outcome(() => extent_free(ex, lo, hi - lo + 1, 0));
 }
 
-function runModel(c: Config, ops: Op[], treeMap?: extent): void {
+function runModel(c: Config, ops: Op[], treeMap?: extent, checkIndex = false): void {
   const tree = treeMap ?? make(c, "tree");
   const lin = make(c, "linear");
   const inside = c.diagnostic;
@@ -188,6 +188,7 @@ function runModel(c: Config, ops: Op[], treeMap?: extent): void {
     expect(tree.audit()).toEqual(lin.audit());
     checkInvariants(tree, c.fixed, inside);
     checkInvariants(lin, c.fixed, inside);
+    if (checkIndex) expect((tree.engine as TreeEngine).checkGapIndex()).toBeNull();
   }
 }
 
@@ -358,7 +359,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
           }));
           const tree = make(c, "tree");
           const before = (tree.engine as TreeEngine).classScans;
-          runModel(c, [...pre, ...ops], tree);
+          runModel(c, [...pre, ...ops], tree, true);
           pruned += (tree.engine as TreeEngine).classScans - before;
         },
       ),
@@ -366,5 +367,167 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     );
     // The generator must reach the pruned scan, or this test would prove nothing about it.
     expect(pruned).toBeGreaterThan(50);
+  }, 60_000);
+
+  it("agrees when best fits of long sizes leave short gaps unindexed (length tiers)", () => {
+    // Crumbs (short gaps) between runs, best fits alternating long sizes (which index only the
+    // gaps of their length tier and above) and short ones (which must then index the crumbs
+    // left queued), while frees and splits move queued gaps from one tier to another.
+    let deferred = 0;
+    let moves = 0;
+
+    const tierOp: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          t: fc.constant("alloc" as const),
+          // Repeated subregions, so that remembered neighbour pairs get reused (or found stale).
+          lo: fc.oneof(fc.constantFrom(0, 0x10), fc.integer({ min: 0, max: 0x40 })),
+          hi: fc.oneof(fc.constantFrom(0x2ff, 0x3ff), fc.integer({ min: 0x200, max: 0x3ff })),
+          size: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 8, max: 40 })),
+          alignExp: fc.integer({ min: 0, max: 4 }),
+          skew: fc.integer({ min: 0, max: 3 }),
+          boundExp: fc.oneof(fc.constant(-1), fc.integer({ min: 6, max: 7 })),
+          flags: fc.constantFrom(0, 0, 0, EX_FAST),
+        }),
+      },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          t: fc.constant("free" as const),
+          // Often the first run (next to a remembered neighbour pair).
+          pick: fc.oneof(fc.constant(0), fc.nat()),
+          a: fc.nat(),
+          b: fc.nat(),
+          raw: fc.constant(false),
+          off: fc.constant(0),
+          size: fc.constant(1),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          t: fc.constant("region" as const),
+          off: fc.oneof(fc.integer({ min: 0, max: 0x20 }), fc.integer({ min: 0, max: 0x3ff })),
+          size: fc.integer({ min: 1, max: 4 }),
+          flags: fc.constant(0),
+        }),
+      },
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(32 as const, 64 as const),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 0, max: 0x3ff }), { minLength: 30, maxLength: 150 }),
+        fc.array(tierOp, { minLength: 20, maxLength: 60 }),
+        (wordBits, coalesce, seeds, ops) => {
+          const c: Config = {
+            wordBits,
+            coalesce,
+            fixed: null,
+            diagnostic: false,
+            place: "low",
+            span: 0x3ff,
+          };
+          const pre: Op[] = seeds.map((off) => ({
+            t: "region",
+            off,
+            size: 1 + (off % 3),
+            flags: 0,
+          }));
+          const tree = make(c, "tree");
+          const eng = tree.engine as TreeEngine;
+          const d0 = eng.deferredScans;
+          const m0 = eng.tierMoves;
+          runModel(c, [...pre, ...ops], tree, true);
+          deferred += eng.deferredScans - d0;
+          moves += eng.tierMoves - m0;
+        },
+      ),
+      { numRuns: 30 },
+    );
+    // The generator must reach both the deferred flush and the tier moves.
+    expect(deferred).toBeGreaterThan(50);
+    expect(moves).toBeGreaterThan(50);
+  }, 60_000);
+
+  it("agrees when searches reuse remembered neighbours of the subregion ends", () => {
+    // Every search looks up the neighbours of its aligned start and of subend + 1 without
+    // needing the path; the engine remembers them per slot and checks them before use. Fixed
+    // subregions make the pairs reusable; allocations, frees and regions at the low end (and
+    // around subend) make them stale.
+    let hits = 0;
+    let stale = 0;
+    const nearOp: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          t: fc.constant("alloc" as const),
+          lo: fc.constantFrom(0, 0, 3),
+          hi: fc.constantFrom(0x1ff, 0x3ff),
+          size: fc.integer({ min: 1, max: 24 }),
+          alignExp: fc.integer({ min: 0, max: 3 }),
+          skew: fc.constant(0),
+          boundExp: fc.oneof(fc.constant(-1), fc.integer({ min: 5, max: 6 })),
+          flags: fc.constantFrom(0, EX_FAST),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          t: fc.constant("free" as const),
+          pick: fc.oneof(fc.constant(0), fc.nat()),
+          a: fc.nat(),
+          b: fc.nat(),
+          raw: fc.constant(false),
+          off: fc.constant(0),
+          size: fc.constant(1),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          t: fc.constant("region" as const),
+          off: fc.oneof(fc.integer({ min: 0, max: 0x10 }), fc.integer({ min: 0x1f0, max: 0x210 })),
+          size: fc.integer({ min: 1, max: 4 }),
+          flags: fc.constant(0),
+        }),
+      },
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom(32 as const, 64 as const),
+        fc.boolean(),
+        fc.array(fc.integer({ min: 0, max: 0x3ff }), { minLength: 5, maxLength: 60 }),
+        fc.array(nearOp, { minLength: 10, maxLength: 40 }),
+        (wordBits, coalesce, seeds, ops) => {
+          const c: Config = {
+            wordBits,
+            coalesce,
+            fixed: null,
+            diagnostic: false,
+            place: "low",
+            span: 0x3ff,
+          };
+          const pre: Op[] = seeds.map((off) => ({
+            t: "region",
+            off,
+            size: 1 + (off % 4),
+            flags: 0,
+          }));
+          const tree = make(c, "tree");
+          const eng = tree.engine as TreeEngine;
+          const h0 = eng.locateHits;
+          const s0 = eng.locateStale;
+          runModel(c, [...pre, ...ops], tree, true);
+          hits += eng.locateHits - h0;
+          stale += eng.locateStale - s0;
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // Both outcomes of the check must be reached: a pair reused, and a pair found stale.
+    expect(hits).toBeGreaterThan(100);
+    expect(stale).toBeGreaterThan(20);
   }, 60_000);
 });

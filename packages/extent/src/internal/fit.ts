@@ -1,4 +1,4 @@
-import { alignUp, leOv, wrap } from "./arith.js";
+import { alignUp, leOv, modP2, wrap } from "./arith.js";
 
 /** Gap evaluation results. */
 export const NOFIT = 0;
@@ -41,7 +41,7 @@ export class Query {
 
   /** Largest y < 2^W with y = skew (mod align): a run ending at or past it makes the skip wrap. */
   yMax(): number {
-    return this.mod - this.align + (this.skew % this.align);
+    return this.mod - this.align + modP2(this.skew, this.align);
   }
 
   /** Upper bound of (candidate start - gap start) for a gap in the middle of the map. */

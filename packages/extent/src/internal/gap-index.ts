@@ -9,6 +9,20 @@ function prio(): number {
 /** Gap starts are classed modulo this power of two (residue masks: two 32-bit flag words). */
 export const RESIDUES = 64;
 
+/** Number of length tiers: tier k holds lengths in [2^k, 2^(k+1)), lengths are below 2^53. */
+export const TIERS = 54;
+
+const TWO32 = 4294967296;
+
+/**
+ * Length tier of `len` (1 <= len < 2^53): floor(log2(len)), exact. `Math.clz32` only ever sees
+ * a value below 2^32 (the low or the high word), as the conventions require.
+ */
+export function tierOf(len: number): number {
+  if (len < TWO32) return 31 - Math.clz32(len);
+  return 63 - Math.clz32(Math.floor(len / TWO32));
+}
+
 /**
  * Free gaps ordered by (length, rank), where rank is the start of the run that follows the gap
  * (so rank order is address order). A treap in typed arrays; O(log n) expected per operation.
@@ -103,7 +117,9 @@ export class GapIndex {
     const R = this.R;
     const U = this.U;
     const P = this.P;
-    const c = (rank - len) % RESIDUES;
+    // Gap start mod 64, without `%` (fmod): the start is an integer below 2^53.
+    const gs = rank - len;
+    const c = gs - Math.floor(gs / RESIDUES) * RESIDUES;
     K1[x] = len;
     K2[x] = rank;
     L[x] = 0;
@@ -211,12 +227,15 @@ export class GapIndex {
     let t = this.root;
     let r = 0;
     const K1 = this.K1;
+    const K2 = this.K2;
+    const L = this.L;
+    const R = this.R;
     while (t !== 0) {
       const k1 = K1[t]!;
-      if (k1 > len || (k1 === len && this.K2[t]! >= rank)) {
+      if (k1 > len || (k1 === len && K2[t]! >= rank)) {
         r = t;
-        t = this.L[t]!;
-      } else t = this.R[t]!;
+        t = L[t]!;
+      } else t = R[t]!;
     }
     return r;
   }
@@ -229,26 +248,63 @@ export class GapIndex {
     return this.fm(this.root, len, rank, m1, m2, true);
   }
 
+  /**
+   * `lowerBoundIn` by finger search from `x`, whose key is below (len, rank): climb to the
+   * lowest ancestor p that has x in its left subtree and a key >= (len, rank); the answer is in
+   * p's left subtree, or p, or after p (where every key qualifies). Masks -1, -1 accept every
+   * class. Costs O(log distance) instead of a descent from the root.
+   */
+  lowerBoundFrom(x: number, len: number, rank: number, m1: number, m2: number): number {
+    const L = this.L;
+    const U = this.U;
+    const K1 = this.K1;
+    const K2 = this.K2;
+    let c = x;
+    let p = U[c]!;
+    for (;;) {
+      if (p === 0) return this.fm(this.root, len, rank, m1, m2, true);
+      if (L[p] === c) {
+        const k1 = K1[p]!;
+        if (k1 > len || (k1 === len && K2[p]! >= rank)) break;
+      }
+      c = p;
+      p = U[c]!;
+    }
+    const r = this.fm(L[p]!, len, rank, m1, m2, true);
+    if (r !== 0) return r;
+    const cl = this.C[p]!;
+    if (cl < 32 ? (m1 & (1 << cl)) !== 0 : (m2 & (1 << (cl - 32))) !== 0) return p;
+    return this.nextIn(p, m1, m2);
+  }
+
   private fm(t0: number, len: number, rank: number, m1: number, m2: number, b0: boolean): number {
     let t = t0;
     let bounded = b0;
     const A1 = this.A1;
     const A2 = this.A2;
+    const K1 = this.K1;
+    const K2 = this.K2;
+    const L = this.L;
+    const R = this.R;
+    const C = this.C;
     while (t !== 0) {
       if (((A1[t]! & m1) | (A2[t]! & m2)) === 0) return 0;
       let ge = true;
       if (bounded) {
-        const k1 = this.K1[t]!;
-        ge = k1 > len || (k1 === len && this.K2[t]! >= rank);
+        const k1 = K1[t]!;
+        ge = k1 > len || (k1 === len && K2[t]! >= rank);
       }
       if (ge) {
-        const r = this.fm(this.L[t]!, len, rank, m1, m2, bounded);
-        if (r !== 0) return r;
-        const c = this.C[t]!;
+        const l = L[t]!;
+        if (l !== 0 && ((A1[l]! & m1) | (A2[l]! & m2)) !== 0) {
+          const r = this.fm(l, len, rank, m1, m2, bounded);
+          if (r !== 0) return r;
+        }
+        const c = C[t]!;
         if (c < 32 ? (m1 & (1 << c)) !== 0 : (m2 & (1 << (c - 32))) !== 0) return t;
         bounded = false;
       }
-      t = this.R[t]!;
+      t = R[t]!;
     }
     return 0;
   }
@@ -263,6 +319,7 @@ export class GapIndex {
     const U = this.U;
     const A1 = this.A1;
     const A2 = this.A2;
+    const C = this.C;
     let x = x0;
     let t = R[x]!;
     if (t !== 0 && ((A1[t]! & m1) | (A2[t]! & m2)) !== 0) return this.firstIn(t, m1, m2);
@@ -270,7 +327,7 @@ export class GapIndex {
       const p = U[x]!;
       if (p === 0) return 0;
       if (L[p] === x) {
-        const c = this.C[p]!;
+        const c = C[p]!;
         if (c < 32 ? (m1 & (1 << c)) !== 0 : (m2 & (1 << (c - 32))) !== 0) return p;
         t = R[p]!;
         if (t !== 0 && ((A1[t]! & m1) | (A2[t]! & m2)) !== 0) return this.firstIn(t, m1, m2);
@@ -282,6 +339,8 @@ export class GapIndex {
   /** First gap in order in the subtree `t` (which holds a class of the mask) with such a class. */
   private firstIn(t0: number, m1: number, m2: number): number {
     const L = this.L;
+    const R = this.R;
+    const C = this.C;
     const A1 = this.A1;
     const A2 = this.A2;
     let t = t0;
@@ -291,9 +350,9 @@ export class GapIndex {
         t = l;
         continue;
       }
-      const c = this.C[t]!;
+      const c = C[t]!;
       if (c < 32 ? (m1 & (1 << c)) !== 0 : (m2 & (1 << (c - 32))) !== 0) return t;
-      t = this.R[t]!;
+      t = R[t]!;
     }
   }
 

@@ -1,4 +1,4 @@
-import { alignUp } from "./arith.js";
+import { alignUp, modP2 } from "./arith.js";
 import {
   type Engine,
   FREE_NOT_FOUND,
@@ -21,7 +21,7 @@ import {
   nextCandidate,
   type Query,
 } from "./fit.js";
-import { GapIndex, RESIDUES } from "./gap-index.js";
+import { GapIndex, RESIDUES, TIERS, tierOf } from "./gap-index.js";
 import { scanLargestGap } from "./linear-engine.js";
 
 let seed = 0x2545f491;
@@ -52,11 +52,20 @@ export class TreeEngine implements Engine {
   private K = new Uint8Array(16);
   /** Gap-index node of the gap before the run, 0 while not indexed. */
   private GN = new Int32Array(16);
-  /** 1 while the run is on the `dirty` list (its gap waits to be indexed). */
+  /** Tier + 1 of the dirty list the run is on (its gap waits to be indexed), 0 if none. */
   private DF = new Uint8Array(16);
-  /** Runs whose gap must be added to the gap index before the next best-fit scan. */
-  private dirty = new Int32Array(64);
-  private nDirty = 0;
+  /** Dirty lists (intrusive, doubly linked): next and previous run. */
+  private DN = new Int32Array(16);
+  private DP = new Int32Array(16);
+  /**
+   * Heads of the dirty lists, one per length tier (tier = floor(log2(gap length))): runs whose
+   * gap must enter the gap index before a best-fit scan for a size of that tier or less.
+   */
+  private readonly dHead = new Int32Array(TIERS);
+  /** Lowest tier whose dirty list may be non-empty (TIERS when all are empty). */
+  private dLow = TIERS;
+  /** Highest tier whose dirty list may be non-empty (-1 when all are empty). */
+  private dHigh = -1;
   private cap = 16;
   private next = 1;
   private readonly freeNodes: number[] = [];
@@ -74,6 +83,17 @@ export class TreeEngine implements Engine {
   private wsd = 0;
   /** Length of the last walk's path. */
   private wd = 0;
+  /**
+   * Remembered neighbours of the two keys every search looks up without needing the path (the
+   * aligned subregion start, and subend + 1 for the tail): key, predecessor, successor. Checked
+   * before use (see `locate`), never trusted.
+   */
+  private c0Key = -1;
+  private c0P = 0;
+  private c0S = 0;
+  private c1Key = -1;
+  private c1P = 0;
+  private c1S = 0;
   /** Per-request pad table by gap-start class (see `prepareClasses`). */
   private readonly padOf = new Int32Array(RESIDUES);
   private readonly good1 = new Int32Array(RESIDUES * 4 + 2);
@@ -81,6 +101,13 @@ export class TreeEngine implements Engine {
   private maxPadAct = 0;
   /** Best-fit scans that used class pruning (white-box tests check the path is exercised). */
   classScans = 0;
+  /** Best-fit scans that left shorter gaps unindexed (white-box tests check the path). */
+  deferredScans = 0;
+  /** Queued gaps that moved to another tier's dirty list (white-box tests). */
+  tierMoves = 0;
+  /** Searches that used a remembered neighbour pair, and pairs found stale (white-box tests). */
+  locateHits = 0;
+  locateStale = 0;
   private cAlign = -1;
   private cBoundary = -1;
   private cSize = -1;
@@ -121,6 +148,8 @@ export class TreeEngine implements Engine {
     this.L = i(this.L);
     this.R = i(this.R);
     this.GN = i(this.GN);
+    this.DN = i(this.DN);
+    this.DP = i(this.DP);
     const df = new Uint8Array(cap);
     df.set(this.DF);
     this.DF = df;
@@ -196,22 +225,61 @@ export class TreeEngine implements Engine {
     let sc = 0;
     let sd = 0;
     const S = this.S;
+    const L = this.L;
+    const R = this.R;
+    let st = this.stack;
     while (t !== 0) {
-      this.push(d, t);
+      if (d >= st.length) {
+        this.push(d, t);
+        st = this.stack;
+      } else st[d] = t;
       if (S[t]! < key) {
         p = t;
         d++;
-        t = this.R[t]!;
+        t = R[t]!;
       } else {
         sc = t;
         sd = d++;
-        t = this.L[t]!;
+        t = L[t]!;
       }
     }
     this.wp = p;
     this.ws = sc;
     this.wsd = sd;
     this.wd = d;
+  }
+
+  /**
+   * `wp` and `ws` as `walk(key)` sets them (the path is not recorded), from the remembered pair
+   * of `slot` when it still holds: both nodes are live runs, S[p] < key <= S[s], and p is s's
+   * predecessor (its end meets the start of s's gap; with p = 0, s's gap starts at ex_start).
+   * Released nodes have S = NaN, so a stale pair fails the check and a walk refreshes it.
+   */
+  private locate(key: number, slot: number): void {
+    const S = this.S;
+    const p = slot === 0 ? this.c0P : this.c1P;
+    const sc = slot === 0 ? this.c0S : this.c1S;
+    if (sc !== 0 && (slot === 0 ? this.c0Key : this.c1Key) === key) {
+      const ss = S[sc]!;
+      const gs = ss - this.G[sc]!;
+      if (ss >= key && (p === 0 ? gs === this.exStart : S[p]! < key && this.E[p]! + 1 === gs)) {
+        this.wp = p;
+        this.ws = sc;
+        this.locateHits++;
+        return;
+      }
+      this.locateStale++;
+    }
+    this.walk(key);
+    if (slot === 0) {
+      this.c0Key = key;
+      this.c0P = this.wp;
+      this.c0S = this.ws;
+    } else {
+      this.c1Key = key;
+      this.c1P = this.wp;
+      this.c1S = this.ws;
+    }
   }
 
   /**
@@ -234,11 +302,13 @@ export class TreeEngine implements Engine {
     let t = this.root;
     let r = 0;
     const S = this.S;
+    const L = this.L;
+    const R = this.R;
     while (t !== 0) {
       if (S[t]! >= x) {
         r = t;
-        t = this.L[t]!;
-      } else t = this.R[t]!;
+        t = L[t]!;
+      } else t = R[t]!;
     }
     return r;
   }
@@ -248,11 +318,13 @@ export class TreeEngine implements Engine {
     let t = this.root;
     let r = 0;
     const E = this.E;
+    const L = this.L;
+    const R = this.R;
     while (t !== 0) {
       if (E[t]! >= y) {
         r = t;
-        t = this.L[t]!;
-      } else t = this.R[t]!;
+        t = L[t]!;
+      } else t = R[t]!;
     }
     return r;
   }
@@ -282,43 +354,80 @@ export class TreeEngine implements Engine {
     this.S[x] = s;
     this.G[x] = g;
     if (g > 0) this.markDirty(x);
+    else if (this.DF[x] !== 0) this.unqueue(x);
     return true;
   }
 
-  /** Queue x's gap for the gap index (added lazily by `flush`). */
+  /**
+   * Queue x's gap (G[x] > 0, not indexed) for the gap index, on the dirty list of its length
+   * tier (added lazily by `flush`); a run already queued under another tier moves.
+   */
   private markDirty(x: number): void {
-    if (this.DF[x] !== 0) return;
-    this.DF[x] = 1;
-    if (this.nDirty >= this.dirty.length) {
-      const d = new Int32Array(this.dirty.length * 2);
-      d.set(this.dirty);
-      this.dirty = d;
+    const t = tierOf(this.G[x]!);
+    const q = this.DF[x]!;
+    if (q === t + 1) return;
+    if (q !== 0) {
+      this.unqueue(x);
+      this.tierMoves++;
     }
-    this.dirty[this.nDirty++] = x;
+    const h = this.dHead[t]!;
+    this.DN[x] = h;
+    this.DP[x] = 0;
+    if (h !== 0) this.DP[h] = x;
+    this.dHead[t] = x;
+    this.DF[x] = t + 1;
+    if (t < this.dLow) this.dLow = t;
+    if (t > this.dHigh) this.dHigh = t;
+  }
+
+  /** Take x off its dirty list (DF[x] !== 0). */
+  private unqueue(x: number): void {
+    const nx = this.DN[x]!;
+    const pv = this.DP[x]!;
+    if (pv !== 0) this.DN[pv] = nx;
+    else this.dHead[this.DF[x]! - 1] = nx;
+    if (nx !== 0) this.DP[nx] = pv;
+    this.DF[x] = 0;
   }
 
   /**
-   * Bring the gap index up to date: index the gaps queued since the last best-fit scan. A gap
-   * that changed several times in between is indexed once; first fit never pays for it.
+   * Bring the gap index up to date for a scan of gaps of length >= `size`: index the gaps
+   * queued since the last best-fit scan whose tier is at least `size`'s. A gap that changed
+   * several times in between is indexed once; first fit never pays for it, and gaps too short
+   * for every best fit asked so far (the crumbs of a fragmented map) are never indexed.
    */
-  private flush(): void {
-    const n = this.nDirty;
-    if (n === 0) return;
-    const dirty = this.dirty;
+  private flush(size: number): void {
+    const t0 = tierOf(size);
+    const hi = this.dHigh;
+    if (t0 > hi) return;
+    const head = this.dHead;
+    const DN = this.DN;
     const DF = this.DF;
+    const GN = this.GN;
     const G = this.G;
-    for (let i = 0; i < n; i++) {
-      const x = dirty[i]!;
-      if (DF[x] === 0) continue;
-      DF[x] = 0;
-      const g = G[x]!;
-      if (g > 0 && this.GN[x] === 0) this.GN[x] = this.gaps.add(g, this.S[x]!);
+    const S = this.S;
+    for (let t = Math.max(t0, this.dLow); t <= hi; t++) {
+      let x = head[t]!;
+      while (x !== 0) {
+        const nx = DN[x]!;
+        DF[x] = 0;
+        if (GN[x] === 0) GN[x] = this.gaps.add(G[x]!, S[x]!);
+        x = nx;
+      }
+      head[t] = 0;
     }
-    this.nDirty = 0;
+    if (t0 <= this.dLow) {
+      this.dLow = TIERS;
+      this.dHigh = -1;
+    } else {
+      this.dHigh = t0 - 1;
+      this.deferredScans++;
+    }
   }
 
-  private addNode(s: number, e: number, kind: number): void {
-    this.walk(s);
+  /** Insert the run [s, e]; `walked`: the last `walk` was `walk(s)` and nothing changed since. */
+  private addNode(s: number, e: number, kind: number, walked: boolean): void {
+    if (!walked) this.walk(s);
     const p = this.wp;
     const g = s - (p !== 0 ? this.E[p]! + 1 : this.exStart);
     const succ = this.ws;
@@ -375,7 +484,7 @@ export class TreeEngine implements Engine {
   private removeAt(x: number, xd: number): void {
     const gn = this.GN[x]!;
     if (gn !== 0) this.gaps.removeNode(gn);
-    this.DF[x] = 0;
+    if (this.DF[x] !== 0) this.unqueue(x);
     const m = this.merge(this.L[x]!, this.R[x]!);
     if (xd === 0) this.root = m;
     else {
@@ -385,6 +494,8 @@ export class TreeEngine implements Engine {
       this.pullFrom(xd - 1);
     }
     this.n--;
+    // A released node has no start: a remembered neighbour pointing at it no longer checks out.
+    this.S[x] = Number.NaN;
     this.freeNodes.push(x);
   }
 
@@ -394,15 +505,24 @@ export class TreeEngine implements Engine {
   private ff(t0: number, lo: number, hi: number, q: Query): number {
     let t = t0;
     const size = q.size;
+    const MG = this.MG;
+    const S = this.S;
+    const G = this.G;
+    const L = this.L;
+    const R = this.R;
     while (t !== 0) {
-      if (this.MG[t]! < size) return 0;
-      const st = this.S[t]!;
+      if (MG[t]! < size) return 0;
+      const st = S[t]!;
       if (st > lo) {
-        const r = this.ff(this.L[t]!, lo, hi, q);
-        if (r !== 0) return r;
+        const l = L[t]!;
+        if (l !== 0 && MG[l]! >= size) {
+          const r = this.ff(l, lo, hi, q);
+          if (r !== 0) return r;
+        }
       }
-      if (st >= lo && st <= hi && this.G[t]! >= size) {
-        const gs = st - this.G[t]!;
+      const g = G[t]!;
+      if (st >= lo && st <= hi && g >= size) {
+        const gs = st - g;
         const code = evalMid(q, nextCandidate(q, gs - 1), st);
         if (code !== NOFIT) {
           this.ffCode = code;
@@ -410,7 +530,7 @@ export class TreeEngine implements Engine {
         }
       }
       if (st >= hi) return 0;
-      t = this.R[t]!;
+      t = R[t]!;
     }
     return 0;
   }
@@ -420,7 +540,7 @@ export class TreeEngine implements Engine {
     if (ns < q.exStart) return FIND_OVERFLOW;
     const S = this.S;
     const E = this.E;
-    this.walk(ns);
+    this.locate(ns, 0);
     const k = this.ws;
     const p = this.wp;
     if (p !== 0 && E[p]! >= ns) {
@@ -481,7 +601,7 @@ export class TreeEngine implements Engine {
     let hiMid = hiKey;
     if (q.boundary !== 0 && lo <= hiKey) {
       let F = Number.POSITIVE_INFINITY;
-      const z = q.mod - q.boundary + (q.base % q.boundary);
+      const z = q.mod - q.boundary + modP2(q.base, q.boundary);
       const u = z + 1 > this.hiEnd ? 0 : this.lowerBound(z + 1);
       if (u !== 0 && S[u]! >= lo && S[u]! <= hiKey && this.gapStartOf(u) < z) {
         const gs = this.gapStartOf(u);
@@ -512,7 +632,7 @@ export class TreeEngine implements Engine {
       const classes = q.align > 1 || q.boundary !== 0;
       let prune = false;
       let evals = 0;
-      this.flush();
+      this.flush(size);
       let cur = gi.lowerBound(size, lo);
       while (cur !== 0) {
         const cl = gi.lenOf(cur);
@@ -523,11 +643,11 @@ export class TreeEngine implements Engine {
         let limit = hiMid;
         if (hasBest && lb === bestOvh && bestRank < limit) limit = bestRank;
         if (cr < lo) {
-          cur = this.nextGap(cl, lo, prune, size, bestOvh);
+          cur = this.nextGap(cur, cl, lo, prune, size, bestOvh);
           continue;
         }
         if (cr > limit) {
-          cur = this.nextGap(cl + 1, lo, prune, size, bestOvh);
+          cur = this.nextGap(cur, cl + 1, lo, prune, size, bestOvh);
           continue;
         }
         if (prune && this.padOf[gi.classOf(cur)]! < cl - size - bestOvh) {
@@ -550,7 +670,8 @@ export class TreeEngine implements Engine {
         cur = this.afterGap(cur, cl, prune, size, bestOvh);
       }
     }
-    if (hasTail && this.tail(q, subend) === FIT) {
+    // An exact fit cannot be beaten (the tail must leave strictly less): skip its descent.
+    if (hasTail && !(hasBest && bestOvh === 0) && this.tail(q, subend) === FIT) {
       if (!hasBest || q.ovh < bestOvh) {
         hasBest = true;
         bestNs = q.ns;
@@ -566,7 +687,7 @@ export class TreeEngine implements Engine {
 
   /** Evaluate the tail gap after the last run that starts at or before subend. */
   private tail(q: Query, subend: number): number {
-    this.walk(subend + 1);
+    this.locate(subend + 1, 1);
     const m1 = this.wp;
     const m = this.ws;
     const ns = nextCandidate(q, this.E[m1]!);
@@ -584,7 +705,7 @@ export class TreeEngine implements Engine {
 
   insert(start: number, end: number, coalesce: boolean, kind: number): number {
     if (!coalesce) {
-      this.addNode(start, end, kind);
+      this.addNode(start, end, kind, false);
       return 0;
     }
     this.walk(start);
@@ -608,7 +729,7 @@ export class TreeEngine implements Engine {
       if (s !== 0) this.setGapAt(s, this.S[s]!, this.S[s]! - end - 1, this.wsd);
       return INS_NEW_RELEASED;
     }
-    this.addNode(start, end, kind);
+    this.addNode(start, end, kind, true);
     return 0;
   }
 
@@ -625,8 +746,12 @@ export class TreeEngine implements Engine {
     let xd = 0;
     let up = 0;
     let upd = 0;
+    let stk = this.stack;
     while (t !== 0) {
-      this.push(d, t);
+      if (d >= stk.length) {
+        this.push(d, t);
+        stk = this.stack;
+      } else stk[d] = t;
       if (E[t]! >= start) {
         up = x;
         upd = xd;
@@ -669,7 +794,7 @@ export class TreeEngine implements Engine {
     }
     if (start > xs && end < xe) {
       E[x] = start - 1;
-      this.addNode(end + 1, xe, spareKind);
+      this.addNode(end + 1, xe, spareKind, false);
       return FREE_SPARE_USED;
     }
     return FREE_NOT_FOUND;
@@ -773,19 +898,61 @@ export class TreeEngine implements Engine {
     return this.gaps.nextIn(cur, this.good1[t]!, this.good2[t]!);
   }
 
-  /** Next gap >= (len, rank); with pruning, skip classes whose pad cannot beat `bestOvh`. */
+  /** Next gap >= (len, rank) (past `from`, which is below it); with pruning, skip classes whose pad cannot beat `bestOvh`. */
   private nextGap(
+    from: number,
     len: number,
     rank: number,
     prune: boolean,
     size: number,
     bestOvh: number,
   ): number {
-    if (!prune) return this.gaps.lowerBound(len, rank);
     const t = len - size - bestOvh;
-    if (t <= 0) return this.gaps.lowerBound(len, rank);
+    if (!prune || t <= 0) return this.gaps.lowerBoundFrom(from, len, rank, -1, -1);
     if (t > this.maxPadAct) return 0;
-    return this.gaps.lowerBoundIn(len, rank, this.good1[t]!, this.good2[t]!);
+    return this.gaps.lowerBoundFrom(from, len, rank, this.good1[t]!, this.good2[t]!);
+  }
+
+  /**
+   * White-box check of the lazy gap index (tests only, O(n)): every run with a gap is either
+   * indexed with its current (length, start) or queued on the dirty list of its length tier,
+   * never both; the dirty lists are well linked. Returns the first violation, or null.
+   */
+  checkGapIndex(): string | null {
+    const queued = new Set<number>();
+    for (let t = 0; t < TIERS; t++) {
+      let prev = 0;
+      for (let x = this.dHead[t]!; x !== 0; x = this.DN[x]!) {
+        if (this.DP[x] !== prev) return `run node ${x}: bad back link in tier ${t}`;
+        if (this.DF[x] !== t + 1) return `run node ${x}: on tier ${t} list, tagged ${this.DF[x]}`;
+        if (t < this.dLow || t > this.dHigh) return `tier ${t} list outside [dLow, dHigh]`;
+        if (queued.has(x)) return `run node ${x}: queued twice`;
+        queued.add(x);
+        prev = x;
+      }
+    }
+    const st: number[] = [];
+    let t = this.root;
+    while (t !== 0 || st.length > 0) {
+      while (t !== 0) {
+        st.push(t);
+        t = this.L[t]!;
+      }
+      t = st.pop()!;
+      const g = this.G[t]!;
+      const gn = this.GN[t]!;
+      const q = this.DF[t]!;
+      if (g > 0) {
+        if ((gn !== 0) === (q !== 0)) return `run ${this.S[t]}: indexed ${gn}, queued ${q}`;
+        if (gn !== 0 && (this.gaps.lenOf(gn) !== g || this.gaps.rankOf(gn) !== this.S[t]!))
+          return `run ${this.S[t]}: stale index entry`;
+        if (q !== 0 && q !== tierOf(g) + 1) return `run ${this.S[t]}: queued in the wrong tier`;
+      } else if (gn !== 0 || q !== 0) return `run ${this.S[t]}: no gap, but indexed or queued`;
+      queued.delete(t);
+      t = this.R[t]!;
+    }
+    if (queued.size > 0) return `${queued.size} queued nodes are not runs`;
+    return null;
   }
 
   forEach(fn: (start: number, end: number, kind: number) => void): void {
@@ -829,7 +996,11 @@ export class TreeEngine implements Engine {
     this.root = 0;
     this.n = 0;
     this.hiEnd = -1;
-    this.nDirty = 0;
+    this.dHead.fill(0);
+    this.dLow = TIERS;
+    this.dHigh = -1;
+    this.c0S = 0;
+    this.c1S = 0;
     this.next = 1;
     this.freeNodes.length = 0;
     this.gaps.clear();
