@@ -5,7 +5,6 @@ import {
   EINVAL,
   ENOMEM,
   EX_CATCH,
-  EX_FAST,
   EX_MALLOCOK,
   EX_NOCOALESCE,
   EX_WAITOK,
