@@ -41,6 +41,8 @@ import {
   PG_slab,
   PG_tail,
   PG_writeback,
+  pageListCorrupt,
+  pageListDoubleAdd,
   ZONE_DMA,
   ZONE_DMA32,
   ZONE_HIGHMEM,
@@ -68,7 +70,6 @@ import {
 } from "./gfp.js";
 import { checkInvariants, stateDigest } from "./internal/check.js";
 import { fastPaths } from "./internal/fast-paths.js";
-import { doubleAdd, listCorrupt } from "./internal/page-lists.js";
 import { SectionCache } from "./internal/section-cache.js";
 import { ZoneState } from "./internal/zone-state.js";
 import {
@@ -854,7 +855,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     const heads = free.heads;
     // PageLists.remove(), inline.
     const n = next[i]!;
-    if (n === 0) listCorrupt(i);
+    if (n === 0) pageListCorrupt(i);
     const me = i + 1;
     if (n === me) heads[list] = 0;
     else {
@@ -884,7 +885,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     // PageLists.addHead() / addTail(), inline.
     const next = db.next;
     const prev = db.prev;
-    if (next[i] !== 0) doubleAdd(db, i);
+    if (next[i] !== 0) pageListDoubleAdd(db, i);
     const free = zs.free;
     const heads = free.heads;
     const me = i + 1;

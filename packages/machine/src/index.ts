@@ -48,7 +48,7 @@ export { createMachine, Machine, type Node, pageIndexOrPanic, type RamRange } fr
 export { machineFileSchema, parseMachineFile } from "./machine-file.js";
 export { PAGE_DATABASE_BYTES_PER_PAGE, PageDatabase } from "./page-database.js";
 export * from "./page-flags.js";
-export { PageListSet } from "./page-list.js";
+export { PageListSet, pageListCorrupt, pageListDoubleAdd } from "./page-list.js";
 export { DEFAULT_PRESET, flatPreset, PRESETS } from "./presets.js";
 export {
   assertInt,

@@ -12,13 +12,29 @@
 import { KernelPanic } from "./errors.js";
 import type { PageDatabase } from "./page-database.js";
 
-/** A numbered set of page lists sharing one page database. */
+/** The panic for taking a page off a list it is not on. */
+export function pageListCorrupt(index: number): never {
+  throw new KernelPanic("list-corrupt", `page index ${index} is on no list`);
+}
+
+/** The panic for adding a page that is already on a list. */
+export function pageListDoubleAdd(db: PageDatabase, index: number): never {
+  throw new KernelPanic("list-double-add", `page pfn ${db.pfnOf(index)} is already on a list`);
+}
+
+/**
+ * A numbered set of page lists sharing one page database.
+ *
+ * `heads` and `counts` are public so that an allocator's hot path can pop and push pages inline
+ * (as `@mem/buddy` does); code that does so must keep exactly the invariants these methods keep.
+ */
 export class PageListSet {
   /** Index + 1 of each list's first page, 0 when empty. */
-  private readonly heads: Uint32Array;
+  readonly heads: Uint32Array;
   /** Pages on each list. */
-  private readonly counts: Float64Array;
-  private readonly db: PageDatabase;
+  readonly counts: Float64Array;
+  /** The page database whose links the lists use. */
+  readonly db: PageDatabase;
 
   /**
    * @param db - the page database whose links the lists use.
@@ -84,7 +100,7 @@ export class PageListSet {
     const next = db.next;
     const prev = db.prev;
     const n = next[index]!;
-    if (n === 0) throw new KernelPanic("list-corrupt", `page index ${index} is on no list`);
+    if (n === 0) pageListCorrupt(index);
     const me = index + 1;
     if (n === me) {
       this.heads[list] = 0;
@@ -96,7 +112,7 @@ export class PageListSet {
     }
     next[index] = 0;
     prev[index] = 0;
-    this.counts[list]!--;
+    this.counts[list] = this.counts[list]! - 1;
   }
 
   /** Takes the first page off `list` and returns its index, or -1 when the list is empty. */
@@ -130,9 +146,7 @@ export class PageListSet {
     const db = this.db;
     const next = db.next;
     const prev = db.prev;
-    if (next[index] !== 0) {
-      throw new KernelPanic("list-double-add", `page pfn ${db.pfnOf(index)} is already on a list`);
-    }
+    if (next[index] !== 0) pageListDoubleAdd(db, index);
     const me = index + 1;
     const h = this.heads[list]!;
     if (h === 0) {
@@ -146,6 +160,6 @@ export class PageListSet {
       next[t - 1] = me;
       prev[h - 1] = me;
     }
-    this.counts[list]!++;
+    this.counts[list] = this.counts[list]! + 1;
   }
 }

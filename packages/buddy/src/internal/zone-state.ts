@@ -4,9 +4,14 @@
  *
  * @module
  */
-import { type PageDatabase, ZONE_HIGHMEM, ZONE_MOVABLE, type Zone } from "@mem/machine";
+import {
+  type PageDatabase,
+  PageListSet,
+  ZONE_HIGHMEM,
+  ZONE_MOVABLE,
+  type Zone,
+} from "@mem/machine";
 import { MIGRATE_PCPTYPES, MIGRATE_TYPES } from "../gfp.js";
-import { PageLists } from "./page-lists.js";
 
 /** Allocator state of one zone. Fields are public for the package's own modules. */
 export class ZoneState {
@@ -19,7 +24,7 @@ export class ZoneState {
   /** HighMem or Movable (excluded from lowmem). */
   readonly highOrMovable: boolean;
   /** Free lists: list `order * MIGRATE_TYPES + mt`. */
-  readonly free: PageLists;
+  readonly free: PageListSet;
   /** Free blocks per order (`free_area[order].nr_free`). */
   readonly nrFree: Float64Array;
   /** NR_FREE_PAGES: pages in buddy blocks (not on per-CPU lists). */
@@ -39,7 +44,7 @@ export class ZoneState {
   /** `lowmem_reserve[j]` for each zone idx j of the node. */
   lowmemReserve: number[];
   /** Per-CPU lists: list `cpu * MIGRATE_PCPTYPES + mt`. */
-  readonly pcp: PageLists;
+  readonly pcp: PageListSet;
   /** Pages on each CPU's lists. */
   readonly pcpCount: Int32Array;
   /** `pcp->batch`. */
@@ -60,10 +65,10 @@ export class ZoneState {
     this.id = zone.id;
     this.idx = zone.idx;
     this.highOrMovable = zone.type === ZONE_HIGHMEM || zone.type === ZONE_MOVABLE;
-    this.free = new PageLists(db, nOrders * MIGRATE_TYPES);
+    this.free = new PageListSet(db, nOrders * MIGRATE_TYPES);
     this.nrFree = new Float64Array(nOrders);
     this.lowmemReserve = new Array<number>(zonesInNode).fill(0);
-    this.pcp = new PageLists(db, cpus * MIGRATE_PCPTYPES);
+    this.pcp = new PageListSet(db, cpus * MIGRATE_PCPTYPES);
     this.pcpCount = new Int32Array(cpus);
   }
 
