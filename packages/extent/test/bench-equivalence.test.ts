@@ -192,6 +192,71 @@ function runModel(c: Config, ops: Op[], treeMap?: extent, checkIndex = false): v
   }
 }
 
+/** A free of a random run, often the first one (pick 0). */
+const freeOftenFirst: fc.Arbitrary<Op> = fc.record({
+  t: fc.constant("free" as const),
+  pick: fc.oneof(fc.constant(0), fc.nat()),
+  a: fc.nat(),
+  b: fc.nat(),
+  raw: fc.constant(false),
+  off: fc.constant(0),
+  size: fc.constant(1),
+});
+
+/**
+ * Model runs on a low extent of span 0x3ff, either word size, with or without coalescing:
+ * `seeds` (min/max count) single regions of size 1 + off % `sizeMod`, then `ops` (min/max count)
+ * operations drawn from `op`, checking the gap index after each. Returns how much the two
+ * white-box `counters` of the tree engine grew over all runs.
+ */
+function sumTreeCounters(o: {
+  op: fc.Arbitrary<Op>;
+  seeds: [number, number];
+  ops: [number, number];
+  sizeMod: number;
+  numRuns: number;
+  counters: (eng: TreeEngine) => [number, number];
+}): [number, number] {
+  let a = 0;
+  let b = 0;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(32 as const, 64 as const),
+      fc.boolean(),
+      fc.array(fc.integer({ min: 0, max: 0x3ff }), {
+        minLength: o.seeds[0],
+        maxLength: o.seeds[1],
+      }),
+      fc.array(o.op, { minLength: o.ops[0], maxLength: o.ops[1] }),
+      (wordBits, coalesce, seeds, ops) => {
+        const c: Config = {
+          wordBits,
+          coalesce,
+          fixed: null,
+          diagnostic: false,
+          place: "low",
+          span: 0x3ff,
+        };
+        const pre: Op[] = seeds.map((off) => ({
+          t: "region",
+          off,
+          size: 1 + (off % o.sizeMod),
+          flags: 0,
+        }));
+        const tree = make(c, "tree");
+        const eng = tree.engine as TreeEngine;
+        const [a0, b0] = o.counters(eng);
+        runModel(c, [...pre, ...ops], tree, true);
+        const [a1, b1] = o.counters(eng);
+        a += a1 - a0;
+        b += b1 - b0;
+      },
+    ),
+    { numRuns: o.numRuns },
+  );
+  return [a, b];
+}
+
 describe("bench equivalence: indexed run store vs linear reference", () => {
   it("returns what the linear algorithm returns over random operation sequences", () => {
     fc.assert(
@@ -373,9 +438,6 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     // Crumbs (short gaps) between runs, best fits alternating long sizes (which index only the
     // gaps of their length tier and above) and short ones (which must then index the crumbs
     // left queued), while frees and splits move queued gaps from one tier to another.
-    let deferred = 0;
-    let moves = 0;
-
     const tierOp: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 4,
@@ -391,19 +453,8 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
           flags: fc.constantFrom(0, 0, 0, EX_FAST),
         }),
       },
-      {
-        weight: 3,
-        arbitrary: fc.record({
-          t: fc.constant("free" as const),
-          // Often the first run (next to a remembered neighbour pair).
-          pick: fc.oneof(fc.constant(0), fc.nat()),
-          a: fc.nat(),
-          b: fc.nat(),
-          raw: fc.constant(false),
-          off: fc.constant(0),
-          size: fc.constant(1),
-        }),
-      },
+      // Often the first run (next to a remembered neighbour pair).
+      { weight: 3, arbitrary: freeOftenFirst },
       {
         weight: 1,
         arbitrary: fc.record({
@@ -414,38 +465,14 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
         }),
       },
     );
-    fc.assert(
-      fc.property(
-        fc.constantFrom(32 as const, 64 as const),
-        fc.boolean(),
-        fc.array(fc.integer({ min: 0, max: 0x3ff }), { minLength: 30, maxLength: 150 }),
-        fc.array(tierOp, { minLength: 20, maxLength: 60 }),
-        (wordBits, coalesce, seeds, ops) => {
-          const c: Config = {
-            wordBits,
-            coalesce,
-            fixed: null,
-            diagnostic: false,
-            place: "low",
-            span: 0x3ff,
-          };
-          const pre: Op[] = seeds.map((off) => ({
-            t: "region",
-            off,
-            size: 1 + (off % 3),
-            flags: 0,
-          }));
-          const tree = make(c, "tree");
-          const eng = tree.engine as TreeEngine;
-          const d0 = eng.deferredScans;
-          const m0 = eng.tierMoves;
-          runModel(c, [...pre, ...ops], tree, true);
-          deferred += eng.deferredScans - d0;
-          moves += eng.tierMoves - m0;
-        },
-      ),
-      { numRuns: 30 },
-    );
+    const [deferred, moves] = sumTreeCounters({
+      op: tierOp,
+      seeds: [30, 150],
+      ops: [20, 60],
+      sizeMod: 3,
+      numRuns: 30,
+      counters: (eng) => [eng.deferredScans, eng.tierMoves],
+    });
     // The generator must reach both the deferred flush and the tier moves.
     expect(deferred).toBeGreaterThan(50);
     expect(moves).toBeGreaterThan(50);
@@ -456,8 +483,6 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     // needing the path; the engine remembers them per slot and checks them before use. Fixed
     // subregions make the pairs reusable; allocations, frees and regions at the low end (and
     // around subend) make them stale.
-    let hits = 0;
-    let stale = 0;
     const nearOp: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 4,
@@ -472,18 +497,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
           flags: fc.constantFrom(0, EX_FAST),
         }),
       },
-      {
-        weight: 2,
-        arbitrary: fc.record({
-          t: fc.constant("free" as const),
-          pick: fc.oneof(fc.constant(0), fc.nat()),
-          a: fc.nat(),
-          b: fc.nat(),
-          raw: fc.constant(false),
-          off: fc.constant(0),
-          size: fc.constant(1),
-        }),
-      },
+      { weight: 2, arbitrary: freeOftenFirst },
       {
         weight: 2,
         arbitrary: fc.record({
@@ -494,38 +508,14 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
         }),
       },
     );
-    fc.assert(
-      fc.property(
-        fc.constantFrom(32 as const, 64 as const),
-        fc.boolean(),
-        fc.array(fc.integer({ min: 0, max: 0x3ff }), { minLength: 5, maxLength: 60 }),
-        fc.array(nearOp, { minLength: 10, maxLength: 40 }),
-        (wordBits, coalesce, seeds, ops) => {
-          const c: Config = {
-            wordBits,
-            coalesce,
-            fixed: null,
-            diagnostic: false,
-            place: "low",
-            span: 0x3ff,
-          };
-          const pre: Op[] = seeds.map((off) => ({
-            t: "region",
-            off,
-            size: 1 + (off % 4),
-            flags: 0,
-          }));
-          const tree = make(c, "tree");
-          const eng = tree.engine as TreeEngine;
-          const h0 = eng.locateHits;
-          const s0 = eng.locateStale;
-          runModel(c, [...pre, ...ops], tree, true);
-          hits += eng.locateHits - h0;
-          stale += eng.locateStale - s0;
-        },
-      ),
-      { numRuns: 60 },
-    );
+    const [hits, stale] = sumTreeCounters({
+      op: nearOp,
+      seeds: [5, 60],
+      ops: [10, 40],
+      sizeMod: 4,
+      numRuns: 60,
+      counters: (eng) => [eng.locateHits, eng.locateStale],
+    });
     // Both outcomes of the check must be reached: a pair reused, and a pair found stale.
     expect(hits).toBeGreaterThan(100);
     expect(stale).toBeGreaterThan(20);

@@ -130,18 +130,7 @@ export function extent_alloc(
   result: OutParam,
   signal?: AbortSignal,
 ): number | Promise<number> {
-  checkOut(result);
-  return ex.allocSubregion(
-    ex.ex_start,
-    ex.ex_end,
-    size,
-    alignment,
-    0,
-    boundary,
-    flags,
-    result,
-    signal,
-  );
+  return extent_alloc1(ex, size, alignment, 0, boundary, flags, result, signal);
 }
 
 /** extent_alloc1: allocate anywhere in the extent, with skew. */

@@ -523,6 +523,8 @@ export class ExtentCore {
         );
       }
     }
+    // Same steps as allocSubregion's, written out again: a shared helper would need a closure
+    // for the attempt, one allocation per call on the alloc paths.
     const kind = this.takeDesc(flags);
     if (kind === NO_DESC) return ENOMEM;
     if (kind !== NEED_WAIT) {

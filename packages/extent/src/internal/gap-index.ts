@@ -1,9 +1,9 @@
+import { grown, xorshift32 } from "./treap.js";
+
 let seed = 0x9e3779b9;
 function prio(): number {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return seed >>> 0;
+  seed = xorshift32(seed);
+  return seed;
 }
 
 /** Gap starts are classed modulo this power of two (residue masks: two 32-bit flag words). */
@@ -50,29 +50,15 @@ export class GapIndex {
 
   private grow(): void {
     const cap = this.cap * 2;
-    const f = (a: Float64Array): Float64Array<ArrayBuffer> => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const i = (a: Int32Array): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.K1 = f(this.K1);
-    this.K2 = f(this.K2);
-    this.L = i(this.L);
-    this.R = i(this.R);
-    this.U = i(this.U);
-    this.A1 = i(this.A1);
-    this.A2 = i(this.A2);
-    const p = new Uint32Array(cap);
-    p.set(this.P);
-    this.P = p;
-    const c = new Uint8Array(cap);
-    c.set(this.C);
-    this.C = c;
+    this.K1 = grown(this.K1, cap);
+    this.K2 = grown(this.K2, cap);
+    this.L = grown(this.L, cap);
+    this.R = grown(this.R, cap);
+    this.U = grown(this.U, cap);
+    this.A1 = grown(this.A1, cap);
+    this.A2 = grown(this.A2, cap);
+    this.P = grown(this.P, cap);
+    this.C = grown(this.C, cap);
     this.cap = cap;
   }
 
