@@ -520,4 +520,47 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     expect(hits).toBeGreaterThan(100);
     expect(stale).toBeGreaterThan(20);
   }, 60_000);
+
+  it("agrees when inserts start from the run the search found (parent links)", () => {
+    // After a search, the insert of the new allocation starts from the run whose gap holds it
+    // and reaches the predecessor and the ancestors by parent links. Unaligned small requests
+    // in a dense map often touch a neighbour on one side or both (coalescing joins), aligned
+    // ones mostly make a new run; frees and regions keep the tree changing shape.
+    const joinOp: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          t: fc.constant("alloc" as const),
+          lo: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0x200 })),
+          hi: fc.oneof(fc.constant(0x3ff), fc.integer({ min: 0x200, max: 0x3ff })),
+          size: fc.integer({ min: 1, max: 6 }),
+          alignExp: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 3 })),
+          skew: fc.integer({ min: 0, max: 1 }),
+          boundExp: fc.oneof(fc.constant(-1), fc.integer({ min: 3, max: 6 })),
+          flags: fc.constantFrom(0, 0, EX_FAST),
+        }),
+      },
+      { weight: 2, arbitrary: freeOftenFirst },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          t: fc.constant("region" as const),
+          off: fc.integer({ min: 0, max: 0x3ff }),
+          size: fc.integer({ min: 1, max: 4 }),
+          flags: fc.constant(0),
+        }),
+      },
+    );
+    const [hits, joins] = sumTreeCounters({
+      op: joinOp,
+      seeds: [40, 200],
+      ops: [20, 60],
+      sizeMod: 4,
+      numRuns: 40,
+      counters: (eng) => [eng.hintHits, eng.hintJoins],
+    });
+    // Both the plain insert from the found run and the join of two runs must be reached.
+    expect(hits).toBeGreaterThan(200);
+    expect(joins).toBeGreaterThan(20);
+  }, 60_000);
 });

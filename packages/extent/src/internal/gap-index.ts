@@ -1,9 +1,14 @@
 import { grown, xorshift32 } from "./treap.js";
 
-let seed = 0x9e3779b9;
+/**
+ * Generator state in a typed array: a module-level `let` holding a number above 2^30 would be
+ * boxed (a heap number allocated per insert).
+ */
+const seed = new Uint32Array([0x9e3779b9]);
 function prio(): number {
-  seed = xorshift32(seed);
-  return seed;
+  const s = xorshift32(seed[0]!);
+  seed[0] = s;
+  return s;
 }
 
 /** Gap starts are classed modulo this power of two (residue masks: two 32-bit flag words). */

@@ -25,10 +25,15 @@ import { GapIndex, RESIDUES, TIERS, tierOf } from "./gap-index.js";
 import { scanLargestGap } from "./linear-engine.js";
 import { grown, xorshift32 } from "./treap.js";
 
-let seed = 0x2545f491;
+/**
+ * Generator state in a typed array: a module-level `let` holding a number above 2^30 would be
+ * boxed (a heap number allocated per insert).
+ */
+const seed = new Uint32Array([0x2545f491]);
 function prio(): number {
-  seed = xorshift32(seed);
-  return seed;
+  const s = xorshift32(seed[0]!);
+  seed[0] = s;
+  return s;
 }
 
 /**
@@ -46,6 +51,8 @@ export class TreeEngine implements Engine {
   private MG = new Float64Array(16);
   private L = new Int32Array(16);
   private R = new Int32Array(16);
+  /** Parent (0 for the root): lets an insert start from the run a search found. */
+  private U = new Int32Array(16);
   private P = new Uint32Array(16);
   private K = new Uint8Array(16);
   /** Gap-index node of the gap before the run, 0 while not indexed. */
@@ -72,6 +79,19 @@ export class TreeEngine implements Engine {
   private readonly exStart: number;
   private readonly gaps: GapIndex = new GapIndex();
   private stack = new Int32Array(256);
+  /** Run node of each indexed gap, by gap-index node (maps a best-fit hit back to its run). */
+  private runOfGap = new Int32Array(16);
+  /**
+   * The run whose gap holds the last search's result (0 if none): `insert` checks that the new
+   * range lies in that gap and then starts from it instead of descending from the root.
+   */
+  private hint = 0;
+  /**
+   * Inserts that started from the search's run, and those of them that joined two runs
+   * (white-box tests check both paths are exercised).
+   */
+  hintHits = 0;
+  hintJoins = 0;
   private ffCode = NOFIT;
   /** Upper bound of every run end ever stored (never lowered until clear). */
   private hiEnd = -1;
@@ -135,6 +155,7 @@ export class TreeEngine implements Engine {
     this.MG = grown(this.MG, cap);
     this.L = grown(this.L, cap);
     this.R = grown(this.R, cap);
+    this.U = grown(this.U, cap);
     this.GN = grown(this.GN, cap);
     this.DN = grown(this.DN, cap);
     this.DP = grown(this.DP, cap);
@@ -157,6 +178,7 @@ export class TreeEngine implements Engine {
     this.MG[x] = g;
     this.L[x] = 0;
     this.R[x] = 0;
+    this.U[x] = 0;
     this.P[x] = prio();
     this.K[x] = kind;
     this.GN[x] = 0;
@@ -178,11 +200,15 @@ export class TreeEngine implements Engine {
     if (a === 0) return b;
     if (b === 0) return a;
     if (this.P[a]! > this.P[b]!) {
-      this.R[a] = this.merge(this.R[a]!, b);
+      const c = this.merge(this.R[a]!, b);
+      this.R[a] = c;
+      this.U[c] = a;
       this.pull(a);
       return a;
     }
-    this.L[b] = this.merge(a, this.L[b]!);
+    const c = this.merge(a, this.L[b]!);
+    this.L[b] = c;
+    this.U[c] = b;
     this.pull(b);
     return b;
   }
@@ -396,7 +422,12 @@ export class TreeEngine implements Engine {
       while (x !== 0) {
         const nx = DN[x]!;
         DF[x] = 0;
-        if (GN[x] === 0) GN[x] = this.gaps.add(G[x]!, S[x]!);
+        if (GN[x] === 0) {
+          const gn = this.gaps.add(G[x]!, S[x]!);
+          GN[x] = gn;
+          if (gn >= this.runOfGap.length) this.runOfGap = grown(this.runOfGap, gn * 2);
+          this.runOfGap[gn] = x;
+        }
         x = nx;
       }
       head[t] = 0;
@@ -431,27 +462,37 @@ export class TreeEngine implements Engine {
     const R = this.R;
     const P = this.P;
     const st = this.stack;
+    const U = this.U;
     const leaf = st[d - 1]!;
     if (s < this.S[leaf]!) L[leaf] = x;
     else R[leaf] = x;
+    U[x] = leaf;
     // Rotate x up while its priority beats its parent's.
     const px = P[x]!;
     while (d > 0) {
       const q = st[d - 1]!;
       if (px <= P[q]!) break;
       if (L[q] === x) {
-        L[q] = R[x]!;
+        const c = R[x]!;
+        L[q] = c;
+        U[c] = q;
         R[x] = q;
       } else {
-        R[q] = L[x]!;
+        const c = L[x]!;
+        R[q] = c;
+        U[c] = q;
         L[x] = q;
       }
+      U[q] = x;
       this.pull(q);
       this.pull(x);
       d--;
-      if (d === 0) this.root = x;
-      else {
+      if (d === 0) {
+        this.root = x;
+        U[x] = 0;
+      } else {
         const gp = st[d - 1]!;
+        U[x] = gp;
         if (L[gp] === q) L[gp] = x;
         else R[gp] = x;
       }
@@ -465,23 +506,134 @@ export class TreeEngine implements Engine {
     }
   }
 
-  /** Remove x = stack[xd] (the path to it is in `stack`). */
-  private removeAt(x: number, xd: number): void {
+  /** Remove the run x (its ancestors are found by parent links; their tags are fixed). */
+  private removeAt(x: number): void {
     const gn = this.GN[x]!;
     if (gn !== 0) this.gaps.removeNode(gn);
     if (this.DF[x] !== 0) this.unqueue(x);
     const m = this.merge(this.L[x]!, this.R[x]!);
-    if (xd === 0) this.root = m;
+    const par = this.U[x]!;
+    this.U[m] = par;
+    if (par === 0) this.root = m;
     else {
-      const par = this.stack[xd - 1]!;
       if (this.L[par] === x) this.L[par] = m;
       else this.R[par] = m;
-      this.pullFrom(xd - 1);
+      this.pullUp(par);
     }
     this.n--;
     // A released node has no start: a remembered neighbour pointing at it no longer checks out.
     this.S[x] = Number.NaN;
     this.freeNodes.push(x);
+  }
+
+  /** Recompute MG from x up to the root by parent links, stopping at the first unchanged node. */
+  private pullUp(x: number): void {
+    const MG = this.MG;
+    const U = this.U;
+    for (let t = x; t !== 0; t = U[t]!) {
+      const o = MG[t]!;
+      this.pull(t);
+      if (MG[t] === o) return;
+    }
+  }
+
+  /**
+   * `insert` when the run `s` is known to follow the new range [start, end] (it lies in s's
+   * gap): the predecessor and every ancestor are reached by parent links, so nothing descends
+   * from the root. Same effects as the walking path.
+   */
+  private insertBefore(
+    s: number,
+    start: number,
+    end: number,
+    coalesce: boolean,
+    kind: number,
+  ): number {
+    const S = this.S;
+    const E = this.E;
+    const L = this.L;
+    const R = this.R;
+    const U = this.U;
+    // Predecessor of s: the rightmost run of its left subtree, else the nearest ancestor of
+    // which s is in the right subtree.
+    let p = L[s]!;
+    if (p !== 0) while (R[p]! !== 0) p = R[p]!;
+    else {
+      let c = s;
+      p = U[c]!;
+      while (p !== 0 && L[p] === c) {
+        c = p;
+        p = U[p]!;
+      }
+    }
+    if (end > this.hiEnd) this.hiEnd = end;
+    const ss = S[s]!;
+    if (coalesce) {
+      const appended = p !== 0 && E[p]! + 1 === start;
+      if (end + 1 === ss) {
+        if (appended) {
+          const nk = this.K[s]!;
+          const se = E[s]!;
+          this.removeAt(s);
+          E[p] = se;
+          this.hintJoins++;
+          return INS_NEW_RELEASED | INS_NEXT_RELEASED | (nk ? REL_KIND_ALLOC : 0);
+        }
+        if (this.setGapOnly(s, start, this.G[s]! - (ss - start))) this.pullUp(s);
+        return INS_NEW_RELEASED;
+      }
+      if (appended) {
+        E[p] = end;
+        if (this.setGapOnly(s, ss, ss - end - 1)) this.pullUp(s);
+        return INS_NEW_RELEASED;
+      }
+    }
+    const g = start - (p !== 0 ? E[p]! + 1 : this.exStart);
+    // The successor's gap shrinks first, then the new run hangs below s or its predecessor.
+    if (this.setGapOnly(s, ss, ss - end - 1)) this.pullUp(s);
+    const x = this.newNode(start, end, g, kind);
+    this.n++;
+    if (g > 0) this.markDirty(x);
+    const Lx = this.L;
+    const Rx = this.R;
+    const Ux = this.U;
+    const P = this.P;
+    if (Lx[s] === 0) {
+      Lx[s] = x;
+      Ux[x] = s;
+    } else {
+      Rx[p] = x;
+      Ux[x] = p;
+    }
+    // Rotate x up while its priority beats its parent's.
+    const px = P[x]!;
+    let q = Ux[x]!;
+    while (q !== 0 && px > P[q]!) {
+      const gp = Ux[q]!;
+      if (Lx[q] === x) {
+        const c = Rx[x]!;
+        Lx[q] = c;
+        Ux[c] = q;
+        Rx[x] = q;
+      } else {
+        const c = Lx[x]!;
+        Rx[q] = c;
+        Ux[c] = q;
+        Lx[x] = q;
+      }
+      Ux[q] = x;
+      this.pull(q);
+      this.pull(x);
+      Ux[x] = gp;
+      if (gp === 0) this.root = x;
+      else if (Lx[gp] === q) Lx[gp] = x;
+      else Rx[gp] = x;
+      q = gp;
+    }
+    // The rest: x's ancestors, whose largest gap can only grow to g.
+    const MG = this.MG;
+    for (let an = Ux[x]!; an !== 0 && MG[an]! < g; an = Ux[an]!) MG[an] = g;
+    return 0;
   }
 
   // ------------------------------------------------------------------ search
@@ -521,6 +673,7 @@ export class TreeEngine implements Engine {
   }
 
   find(q: Query): number {
+    this.hint = 0;
     let ns = firstCandidate(q);
     if (ns < q.exStart) return FIND_OVERFLOW;
     const S = this.S;
@@ -537,6 +690,7 @@ export class TreeEngine implements Engine {
     if (k === 0 || S[k]! > subend) {
       if (evalTail(q, ns, k !== 0 ? S[k]! : q.exEnd) === FIT) {
         q.result = q.ns;
+        this.hint = k;
         return FIND_FOUND;
       }
       return FIND_NONE;
@@ -546,14 +700,17 @@ export class TreeEngine implements Engine {
     let bestNs = 0;
     let bestOvh = 0;
     let bestRank = 0;
+    let bestRun = 0;
     const r0 = evalMid(q, ns, sk);
     if (r0 === FAIL) return FIND_NONE;
     if (r0 === FIT) {
       if (q.fast || q.ovh === 0) {
         q.result = q.ns;
+        this.hint = k;
         return FIND_FOUND;
       }
       hasBest = true;
+      bestRun = k;
       bestNs = q.ns;
       bestOvh = q.ovh;
       bestRank = sk;
@@ -574,6 +731,7 @@ export class TreeEngine implements Engine {
         if (v !== 0) {
           if (this.ffCode === FIT) {
             q.result = q.ns;
+            this.hint = v;
             return FIND_FOUND;
           }
           return FIND_NONE;
@@ -646,6 +804,7 @@ export class TreeEngine implements Engine {
             bestNs = q.ns;
             bestOvh = q.ovh;
             bestRank = cr;
+            bestRun = this.runOfGap[cur]!;
           }
         }
         if (classes && !prune && hasBest && ++evals >= 1 && this.prepareClasses(q)) {
@@ -661,10 +820,12 @@ export class TreeEngine implements Engine {
         hasBest = true;
         bestNs = q.ns;
         bestOvh = q.ovh;
+        bestRun = this.ws;
       }
     }
     if (hasBest) {
       q.result = bestNs;
+      this.hint = bestRun;
       return FIND_FOUND;
     }
     return FIND_NONE;
@@ -677,7 +838,10 @@ export class TreeEngine implements Engine {
     const m = this.ws;
     const ns = nextCandidate(q, this.E[m1]!);
     const code = evalTail(q, ns, m !== 0 ? this.S[m]! : q.exEnd);
-    if (code === FIT) q.result = q.ns;
+    if (code === FIT) {
+      q.result = q.ns;
+      this.hint = m;
+    }
     return code;
   }
 
@@ -689,6 +853,16 @@ export class TreeEngine implements Engine {
   }
 
   insert(start: number, end: number, coalesce: boolean, kind: number): number {
+    const h = this.hint;
+    if (h !== 0) {
+      this.hint = 0;
+      // NaN (a released run) fails the check, as does any run whose gap does not hold the range.
+      const hs = this.S[h]!;
+      if (end < hs && hs - this.G[h]! <= start) {
+        this.hintHits++;
+        return this.insertBefore(h, start, end, coalesce, kind);
+      }
+    }
     if (!coalesce) {
       this.addNode(start, end, kind, false);
       return 0;
@@ -702,7 +876,7 @@ export class TreeEngine implements Engine {
       if (appended) {
         const nk = this.K[s]!;
         const se = this.E[s]!;
-        this.removeAt(s, this.wsd);
+        this.removeAt(s);
         this.E[p] = se;
         return INS_NEW_RELEASED | INS_NEXT_RELEASED | (nk ? REL_KIND_ALLOC : 0);
       }
@@ -761,7 +935,7 @@ export class TreeEngine implements Engine {
         // Below x: fix the spine from succ up to x's right child before x goes.
         for (let k = sd; k > xd; k--) this.pull(this.stack[k]!);
       }
-      this.removeAt(x, xd);
+      this.removeAt(x);
       // Above x: its ancestors were pulled by removeAt, but maybe not as far up as succ.
       if (succ !== 0 && sd < xd) this.pullFrom(sd);
       return FREE_RUN_RELEASED | (kk ? REL_KIND_ALLOC : 0);
@@ -904,6 +1078,8 @@ export class TreeEngine implements Engine {
    * never both; the dirty lists are well linked. Returns the first violation, or null.
    */
   checkGapIndex(): string | null {
+    const bad = this.checkRunTree();
+    if (bad !== null) return bad;
     const queued = new Set<number>();
     for (let t = 0; t < TIERS; t++) {
       let prev = 0;
@@ -937,6 +1113,36 @@ export class TreeEngine implements Engine {
       t = this.R[t]!;
     }
     if (queued.size > 0) return `${queued.size} queued nodes are not runs`;
+    return null;
+  }
+
+  /**
+   * White-box check of the run treap (tests only, O(n)): parent links, start order, heap order
+   * of the priorities and the largest-gap tags. Returns the first violation, or null.
+   */
+  checkRunTree(): string | null {
+    if (this.root !== 0 && this.U[this.root] !== 0) return "root has a parent";
+    const st: number[] = [this.root];
+    let count = 0;
+    while (st.length > 0) {
+      const t = st.pop()!;
+      if (t === 0) continue;
+      count++;
+      let m = this.G[t]!;
+      for (const c of [this.L[t]!, this.R[t]!]) {
+        if (c === 0) continue;
+        if (this.U[c] !== t) return `run node ${c}: parent ${this.U[c]}, expected ${t}`;
+        if (this.P[c]! > this.P[t]!) return `run node ${c}: priority above its parent's`;
+        if (this.MG[c]! > m) m = this.MG[c]!;
+        st.push(c);
+      }
+      const l = this.L[t]!;
+      const r = this.R[t]!;
+      if ((l !== 0 && this.S[l]! >= this.S[t]!) || (r !== 0 && this.S[r]! <= this.S[t]!))
+        return `run node ${t}: out of order`;
+      if (this.MG[t] !== m) return `run node ${t}: largest-gap tag ${this.MG[t]}, expected ${m}`;
+    }
+    if (count !== this.n) return `${count} nodes reachable, ${this.n} runs`;
     return null;
   }
 
