@@ -52,8 +52,12 @@ export class IndexRing {
 /** `NETTXF_more_data`: more slots of the same packet follow. */
 export const NETTXF_more_data = 4;
 
-/** The shared transmit ring (guest to backend requests, backend to guest responses). */
-export class NetTxRing {
+/**
+ * What both shared rings of a netfront/netback pair have: free-running producer and consumer
+ * indexes for requests and responses, and per-slot request ids, grant references, response ids
+ * and statuses.
+ */
+export class NetRing {
   readonly size: number;
   readonly mask: number;
   reqProd = 0;
@@ -62,8 +66,6 @@ export class NetTxRing {
   rspCons = 0;
   readonly reqId: Int32Array;
   readonly reqGref: Int32Array;
-  readonly reqSize: Int32Array;
-  readonly reqFlags: Int32Array;
   readonly rspId: Int32Array;
   readonly rspStatus: Int32Array;
 
@@ -72,32 +74,22 @@ export class NetTxRing {
     this.mask = size - 1;
     this.reqId = new Int32Array(size);
     this.reqGref = new Int32Array(size);
-    this.reqSize = new Int32Array(size);
-    this.reqFlags = new Int32Array(size);
     this.rspId = new Int32Array(size);
     this.rspStatus = new Int32Array(size);
+  }
+}
+
+/** The shared transmit ring (guest to backend requests, backend to guest responses). */
+export class NetTxRing extends NetRing {
+  readonly reqSize: Int32Array;
+  readonly reqFlags: Int32Array;
+
+  constructor(size: number) {
+    super(size);
+    this.reqSize = new Int32Array(size);
+    this.reqFlags = new Int32Array(size);
   }
 }
 
 /** The shared receive ring (guest posts buffers, backend copies packets into them). */
-export class NetRxRing {
-  readonly size: number;
-  readonly mask: number;
-  reqProd = 0;
-  reqCons = 0;
-  rspProd = 0;
-  rspCons = 0;
-  readonly reqId: Int32Array;
-  readonly reqGref: Int32Array;
-  readonly rspId: Int32Array;
-  readonly rspStatus: Int32Array;
-
-  constructor(size: number) {
-    this.size = size;
-    this.mask = size - 1;
-    this.reqId = new Int32Array(size);
-    this.reqGref = new Int32Array(size);
-    this.rspId = new Int32Array(size);
-    this.rspStatus = new Int32Array(size);
-  }
-}
+export class NetRxRing extends NetRing {}
