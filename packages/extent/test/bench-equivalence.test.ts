@@ -12,7 +12,7 @@ import {
 } from "@mem/extent/compat";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { TreeEngine } from "../src/internal/tree-engine.js";
+import { DIRECT_SCAN_MAX, type TreeEngine } from "../src/internal/tree-engine.js";
 import { checkInvariants, runsOf } from "./helpers.js";
 
 // Model-based equivalence: the O(log n) run store against the linear list (NetBSD's algorithm,
@@ -28,6 +28,8 @@ interface Config {
   span: number;
   /** Added to the start of a "top" extent so that boundary lines are not multiples of 2^k. */
   shift?: number;
+  /** The tree engine's `directScanMax` (its default when absent). */
+  directScanMax?: number;
 }
 
 type Op =
@@ -51,6 +53,7 @@ const configArb: fc.Arbitrary<Config> = fc.record({
   diagnostic: fc.boolean(),
   place: fc.constantFrom("low" as const, "top" as const, "mid" as const),
   span: fc.constantFrom(0x3f, 0xff, 0x3ff),
+  directScanMax: fc.constantFrom(0, 1, 4, DIRECT_SCAN_MAX),
 });
 
 const flagArb = fc
@@ -110,11 +113,14 @@ function make(c: Config, engine: "tree" | "linear"): extent {
   const storage = c.fixed === null ? null : {};
   const size = c.fixed === null ? 0 : EXTENT_FIXED_STORAGE_SIZE(c.fixed, c.wordBits);
   const end = Math.min(start + c.span, c.wordBits === 32 ? 0xffffffff : Number.MAX_SAFE_INTEGER);
-  return extent_create("eq", start, end, storage, size, c.coalesce ? 0 : EX_NOCOALESCE, {
+  const ex = extent_create("eq", start, end, storage, size, c.coalesce ? 0 : EX_NOCOALESCE, {
     wordBits: c.wordBits,
     diagnostic: c.diagnostic,
     engine,
   });
+  if (engine === "tree" && c.directScanMax !== undefined)
+    (ex.engine as TreeEngine).directScanMax = c.directScanMax;
+  return ex;
 }
 
 function clampU(v: number, c: Config): number {
@@ -216,6 +222,7 @@ function sumTreeCounters(o: {
   sizeMod: number;
   numRuns: number;
   counters: (eng: TreeEngine) => [number, number];
+  directScanMax?: number;
 }): [number, number] {
   let a = 0;
   let b = 0;
@@ -236,6 +243,7 @@ function sumTreeCounters(o: {
           diagnostic: false,
           place: "low",
           span: 0x3ff,
+          ...(o.directScanMax === undefined ? {} : { directScanMax: o.directScanMax }),
         };
         const pre: Op[] = seeds.map((off) => ({
           t: "region",
@@ -434,7 +442,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     expect(pruned).toBeGreaterThan(50);
   }, 60_000);
 
-  it("agrees when best fits of long sizes leave short gaps unindexed (length tiers)", () => {
+  it("agrees when best fits of long sizes leave short gaps unindexed or scan them directly", () => {
     // Crumbs (short gaps) between runs, best fits alternating long sizes (which index only the
     // gaps of their length tier and above) and short ones (which must then index the crumbs
     // left queued), while frees and splits move queued gaps from one tier to another.
@@ -472,10 +480,25 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       sizeMod: 3,
       numRuns: 30,
       counters: (eng) => [eng.deferredScans, eng.tierMoves],
+      // Index every queued gap, so that the deferred flush (not the direct scan) is exercised.
+      directScanMax: 0,
     });
     // The generator must reach both the deferred flush and the tier moves.
     expect(deferred).toBeGreaterThan(50);
     expect(moves).toBeGreaterThan(50);
+    // The same operations with a few queued gaps evaluated straight from their lists (and the
+    // rest indexed once more of them wait): both paths must be reached and agree.
+    const [direct, flushed] = sumTreeCounters({
+      op: tierOp,
+      seeds: [30, 150],
+      ops: [20, 60],
+      sizeMod: 3,
+      numRuns: 30,
+      counters: (eng) => [eng.directScans, eng.deferredScans],
+      directScanMax: 3,
+    });
+    expect(direct).toBeGreaterThan(50);
+    expect(flushed).toBeGreaterThan(10);
   }, 60_000);
 
   it("agrees when searches reuse remembered neighbours of the subregion ends", () => {

@@ -35,6 +35,19 @@ export function alignUp(x: number, a: number, skew: number, mod: number): number
   return y >= mod ? y - mod : y;
 }
 
+/**
+ * {@link alignUp} with `inv` = 1 / a precomputed: a power of two has an exact reciprocal, so
+ * `v * inv` is exactly `v / a` and the result is the same, without a floating-point division on
+ * the search's hot path (a division costs several times a multiplication).
+ */
+export function alignUpInv(x: number, a: number, inv: number, skew: number, mod: number): number {
+  if (a === 1) return x;
+  const v = skew - x;
+  const r = v - Math.floor(v * inv) * a;
+  const y = x + r;
+  return y >= mod ? y - mod : y;
+}
+
 /** Overflow-safe `x + y <= z` (the kernel's LE_OV). */
 export function leOv(x: number, y: number, z: number, mod: number): boolean {
   const t = x + y;

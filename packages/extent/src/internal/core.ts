@@ -417,8 +417,10 @@ export class ExtentCore {
     q.subend = subend;
     q.size = size;
     q.align = alignment;
+    q.alignInv = 1 / alignment;
     q.skew = skew;
     q.boundary = boundary;
+    q.boundaryInv = boundary === 0 ? 0 : 1 / boundary;
     q.base = flags & EX_BOUNDZERO ? 0 : this.ex_start;
     q.fast = (flags & EX_FAST) !== 0;
     q.realign = realign;

@@ -1,4 +1,4 @@
-import { alignUp, leOv, modP2, wrap } from "./arith.js";
+import { alignUpInv, leOv, modP2, wrap } from "./arith.js";
 
 /** Gap evaluation results. */
 export const NOFIT = 0;
@@ -21,8 +21,12 @@ export const FIND_OVERFLOW = 2;
 export class Query {
   size = 1;
   align = 1;
+  /** 1 / align (exact: a power of two), so that aligning multiplies instead of dividing. */
+  alignInv = 1;
   skew = 0;
   boundary = 0;
+  /** 1 / boundary (exact), or 0 without a boundary. */
+  boundaryInv = 0;
   /** Origin of boundary lines: 0 with EX_BOUNDZERO, else the extent start. */
   base = 0;
   fast = false;
@@ -66,12 +70,12 @@ export function evalMid(q: Query, ns0: number, limit: number): number {
   if (!leOv(ns, size, limit, mod)) return NOFIT;
   if (q.boundary !== 0) {
     const ne = ns + size - 1;
-    let dc = wrap(alignUp(ns + 1, q.boundary, q.base, mod) - 1, mod);
+    let dc = wrap(alignUpInv(ns + 1, q.boundary, q.boundaryInv, q.base, mod) - 1, mod);
     if (dc < q.exStart) dc = q.exEnd;
     else if (ne > dc) {
       ns = dc + 1;
       if (q.realign) {
-        const r = alignUp(ns, q.align, q.skew, mod);
+        const r = alignUpInv(ns, q.align, q.alignInv, q.skew, mod);
         if (r < ns) return NOFIT;
         ns = r;
       }
@@ -98,12 +102,12 @@ export function evalTail(q: Query, ns0: number, exend: number): number {
   if (!leOv(ns, size - 1, q.subend, mod)) return NOFIT;
   if (q.boundary !== 0) {
     const ne = ns + size - 1;
-    let dc = wrap(alignUp(ns + 1, q.boundary, q.base, mod) - 1, mod);
+    let dc = wrap(alignUpInv(ns + 1, q.boundary, q.boundaryInv, q.base, mod) - 1, mod);
     if (dc < q.exStart) dc = q.exEnd;
     else if (ne > dc) {
       ns = dc + 1;
       if (q.realign) {
-        const r = alignUp(ns, q.align, q.skew, mod);
+        const r = alignUpInv(ns, q.align, q.alignInv, q.skew, mod);
         if (r < ns) return FAIL;
         ns = r;
       }
@@ -121,10 +125,10 @@ export function evalTail(q: Query, ns0: number, exend: number): number {
 
 /** Start of the scan: the aligned subregion start (callers check it against the extent start). */
 export function firstCandidate(q: Query): number {
-  return alignUp(q.substart, q.align, q.skew, q.mod);
+  return alignUpInv(q.substart, q.align, q.alignInv, q.skew, q.mod);
 }
 
 /** Aligned start of the gap that follows a run ending at `end` (may wrap: compare with `end`). */
 export function nextCandidate(q: Query, end: number): number {
-  return alignUp(wrap(end + 1, q.mod), q.align, q.skew, q.mod);
+  return alignUpInv(wrap(end + 1, q.mod), q.align, q.alignInv, q.skew, q.mod);
 }

@@ -22,6 +22,13 @@ import {
   type Query,
 } from "./fit.js";
 import { GapIndex, RESIDUES, TIERS, tierOf } from "./gap-index.js";
+
+/**
+ * Most queued gaps a best-fit scan evaluates one by one rather than indexing them first (see
+ * `flush`): an evaluation costs a few tens of ns, an index update a few hundred.
+ */
+export const DIRECT_SCAN_MAX = 16;
+
 import { scanLargestGap } from "./linear-engine.js";
 import { grown, xorshift32 } from "./treap.js";
 
@@ -67,6 +74,8 @@ export class TreeEngine implements Engine {
    * gap must enter the gap index before a best-fit scan for a size of that tier or less.
    */
   private readonly dHead = new Int32Array(TIERS);
+  /** Length of each dirty list. */
+  private readonly dCount = new Int32Array(TIERS);
   /** Lowest tier whose dirty list may be non-empty (TIERS when all are empty). */
   private dLow = TIERS;
   /** Highest tier whose dirty list may be non-empty (-1 when all are empty). */
@@ -119,6 +128,13 @@ export class TreeEngine implements Engine {
   private maxPadAct = 0;
   /** Best-fit scans that used class pruning (white-box tests check the path is exercised). */
   classScans = 0;
+  /**
+   * Most queued gaps a best-fit scan evaluates directly instead of indexing them
+   * ({@link DIRECT_SCAN_MAX}; white-box tests vary it, 0 always indexes).
+   */
+  directScanMax: number = DIRECT_SCAN_MAX;
+  /** Best-fit scans that evaluated queued gaps directly (white-box tests check the path). */
+  directScans = 0;
   /** Best-fit scans that left shorter gaps unindexed (white-box tests check the path). */
   deferredScans = 0;
   /** Queued gaps that moved to another tier's dirty list (white-box tests). */
@@ -386,6 +402,7 @@ export class TreeEngine implements Engine {
     this.DP[x] = 0;
     if (h !== 0) this.DP[h] = x;
     this.dHead[t] = x;
+    this.dCount[t] = this.dCount[t]! + 1;
     this.DF[x] = t + 1;
     if (t < this.dLow) this.dLow = t;
     if (t > this.dHigh) this.dHigh = t;
@@ -395,9 +412,11 @@ export class TreeEngine implements Engine {
   private unqueue(x: number): void {
     const nx = this.DN[x]!;
     const pv = this.DP[x]!;
+    const t = this.DF[x]! - 1;
     if (pv !== 0) this.DN[pv] = nx;
-    else this.dHead[this.DF[x]! - 1] = nx;
+    else this.dHead[t] = nx;
     if (nx !== 0) this.DP[nx] = pv;
+    this.dCount[t] = this.dCount[t]! - 1;
     this.DF[x] = 0;
   }
 
@@ -406,11 +425,24 @@ export class TreeEngine implements Engine {
    * queued since the last best-fit scan whose tier is at least `size`'s. A gap that changed
    * several times in between is indexed once; first fit never pays for it, and gaps too short
    * for every best fit asked so far (the crumbs of a fragmented map) are never indexed.
+   *
+   * When at most `directScanMax` gaps wait in those tiers, nothing is indexed and true is
+   * returned: the scan evaluates them straight from their lists instead. Best fit keeps
+   * allocating in the same few gaps (the smallest that fit), and each allocation or free there
+   * would otherwise take the gap out of the index and put it back, two treap updates each time.
    */
-  private flush(size: number): void {
+  private flush(size: number): boolean {
     const t0 = tierOf(size);
     const hi = this.dHigh;
-    if (t0 > hi) return;
+    if (t0 > hi) return false;
+    const count = this.dCount;
+    let waiting = 0;
+    for (let t = Math.max(t0, this.dLow); t <= hi; t++) waiting += count[t]!;
+    if (waiting === 0) return false;
+    if (waiting <= this.directScanMax) {
+      this.directScans++;
+      return true;
+    }
     const head = this.dHead;
     const DN = this.DN;
     const DF = this.DF;
@@ -431,6 +463,7 @@ export class TreeEngine implements Engine {
         x = nx;
       }
       head[t] = 0;
+      count[t] = 0;
     }
     if (t0 <= this.dLow) {
       this.dLow = TIERS;
@@ -439,6 +472,7 @@ export class TreeEngine implements Engine {
       this.dHigh = t0 - 1;
       this.deferredScans++;
     }
+    return false;
   }
 
   /** Insert the run [s, e]; `walked`: the last `walk` was `walk(s)` and nothing changed since. */
@@ -775,7 +809,32 @@ export class TreeEngine implements Engine {
       const classes = q.align > 1 || q.boundary !== 0;
       let prune = false;
       let evals = 0;
-      this.flush(size);
+      const direct = this.flush(size);
+      // The queued gaps that flush() left out of the index, first (they are often the best,
+      // and a best found early cuts the scan of the index short): the same test, one by one.
+      // The winner is the least (overhead, rank) whatever the order the gaps are looked at in.
+      if (direct) {
+        const G = this.G;
+        const DN = this.DN;
+        const head = this.dHead;
+        const hi = this.dHigh;
+        for (let t = Math.max(tierOf(size), this.dLow); t <= hi; t++) {
+          for (let x = head[t]!; x !== 0; x = DN[x]!) {
+            const cl = G[x]!;
+            const cr = S[x]!;
+            if (cl < size || cr < lo || cr > hiMid) continue;
+            if (hasBest && cl - size - maxPad > bestOvh) continue;
+            if (evalMid(q, nextCandidate(q, cr - cl - 1), cr) !== FIT) continue;
+            if (!hasBest || q.ovh < bestOvh || (q.ovh === bestOvh && cr < bestRank)) {
+              hasBest = true;
+              bestNs = q.ns;
+              bestOvh = q.ovh;
+              bestRank = cr;
+              bestRun = x;
+            }
+          }
+        }
+      }
       let cur = gi.lowerBound(size, lo);
       while (cur !== 0) {
         const cl = gi.lenOf(cur);
@@ -1188,6 +1247,7 @@ export class TreeEngine implements Engine {
     this.n = 0;
     this.hiEnd = -1;
     this.dHead.fill(0);
+    this.dCount.fill(0);
     this.dLow = TIERS;
     this.dHigh = -1;
     this.c0S = 0;
