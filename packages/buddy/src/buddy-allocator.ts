@@ -122,6 +122,23 @@ const NMT = MIGRATE_TYPES;
 const MAX_PFN = Number.MAX_SAFE_INTEGER;
 /** The mobility bits of a GFP mask (`__GFP_MOVABLE | __GFP_RECLAIMABLE`, bits 3 and 4). */
 const GFP_MT_MASK = __GFP_MOVABLE | __GFP_RECLAIMABLE;
+/**
+ * Slots per CPU of the order-0 fast path's table: a GFP mask's zone and mobility bits (0-4) and,
+ * as bit 5, `__GFP_THISNODE` (bit 21, shifted down by {@link PCP_THISNODE_SHIFT}).
+ */
+const PCP_KEYS = 64;
+/*
+ * Module-local copies of imported constants for the order-0 fast paths: V8 folds a module's own
+ * constants into optimized code, but loads and checks an imported binding at every use.
+ */
+/** `MIGRATE_PCPTYPES`. */
+const PCP_TYPES = MIGRATE_PCPTYPES;
+/** `PG_pcp`. */
+const PCP_FLAG = PG_pcp;
+/** `__GFP_ZERO`. */
+const GFP_ZERO = __GFP_ZERO;
+/** Moves `__GFP_THISNODE` (a single bit) to bit 5 of a fast-path table key. */
+const PCP_THISNODE_SHIFT = Math.log2(__GFP_THISNODE) - 5;
 /** 2^k for k < 31, as small integers (orders are small; pfn arithmetic stays in doubles). */
 const POW2: Int32Array = (() => {
   const a = new Int32Array(31);
@@ -267,9 +284,9 @@ export interface FreeBlock {
  */
 export class BuddyAllocator implements FreePageSink, PageAllocator {
   /** The machine. */
-  readonly machine: Machine;
+  declare readonly machine: Machine;
   /** The page database. */
-  readonly db: PageDatabase;
+  declare readonly db: PageDatabase;
   /** Orders (`NR_PAGE_ORDERS`). */
   readonly orders: number;
   /** `pageblock_order`. */
@@ -298,7 +315,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   /** @internal per machine zone. */
   readonly zoneStates: ZoneState[];
   /** @internal pageblock migratetype per (page index / pageblockPages). */
-  pbType: Uint8Array;
+  declare pbType: Uint8Array;
   /** @internal blocks found bad on allocation and leaked, as Linux does. */
   readonly badBlocks: { pfn: number; order: number }[] = [];
   /** @internal ranges isolated for a pending offline. */
@@ -326,13 +343,46 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   private hookClaims = 0;
   private zeroedPages = 0;
   /** `1 / pageblockPages` (exact: a power of two), so that the pageblock of an index is a product. */
-  private readonly pageblockScale: number;
+  declare private readonly pageblockScale: number;
   /** Exact pfn <-> index conversion for the hot paths. */
-  private readonly sections: SectionCache;
+  declare private readonly sections: SectionCache;
   /** Per-CPU lists on and fast paths not switched off (see `internal/fast-paths.ts`). */
-  private readonly pcpFast: boolean;
+  declare private readonly pcpFast: boolean;
   /** Buddy-list fast paths on: not switched off, and `checkPages` off. */
-  private readonly buddyFast: boolean;
+  declare private readonly buddyFast: boolean;
+  /*
+   * The page database's per-page arrays as the order-0 fast paths use them: copies in fields of
+   * this class, whose type V8 tracks (the database's own fields start out undefined and are then
+   * assigned, so every read of them checks the array's type again). `PageDatabase` replaces all
+   * of them together (in its `grow`), so the fast paths compare one ({@link pFlags}) with the
+   * database's and take fresh copies when it differs ({@link refreshArrays}).
+   */
+  /** `db.flags` when last copied. */
+  declare private pFlags: Uint32Array;
+  /** `db.refcount`, copied with {@link pFlags}. */
+  declare private pRefcount: Int32Array;
+  /** `db.mapcount`, copied with {@link pFlags}. */
+  declare private pMapcount: Int32Array;
+  /** `db.private`, copied with {@link pFlags}. */
+  declare private pPrivate: Uint32Array;
+  /** `db.mapping`, copied with {@link pFlags}. */
+  declare private pMapping: Uint32Array;
+  /** `db.next`, copied with {@link pFlags}. */
+  declare private pNext: Uint32Array;
+  /** `db.prev`, copied with {@link pFlags}. */
+  declare private pPrev: Uint32Array;
+  /** `db.zoneNode`, copied with {@link pFlags}. */
+  declare private pZoneNode: Uint16Array;
+  /**
+   * The order-0 fast path's table, by `cpu * PCP_KEYS + key` (see {@link PCP_KEYS}): the zone the
+   * zonelist walk picks (the first with managed pages among the candidates), or undefined when the
+   * mask's bits are bad or no candidate has managed pages. Rebuilt with the watermarks: it depends
+   * only on managed pages (which set `dirty`, and the fast path waits for the rebuild), the
+   * watermarks and lowmem_reserve, and the fixed zonelists.
+   */
+  private pcpZone: (ZoneState | undefined)[] = [];
+  /** Per {@link pcpZone} slot: `wmLow + boost + lowmemReserve[highest zone idx]` of its zone. */
+  private pcpMark: Float64Array = new Float64Array(0);
 
   /**
    * @param machine - the machine whose page database the allocator manages.
@@ -357,6 +407,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     this.pageblockPages = POW2[pbOrder]!;
     this.pageblockScale = 1 / this.pageblockPages;
     this.sections = new SectionCache(machine);
+    this.refreshArrays();
     const cpus = options.cpus ?? machine.cpus;
     assertUint("cpus", cpus);
     if (cpus < 1) throw new InvalidArgumentError(`cpus must be at least 1, got ${cpus}`);
@@ -513,29 +564,24 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    */
   private allocPcpFast(gfp: number): number {
     if (gfp >>> 0 !== gfp) return -1;
-    const hi = this.gfpZoneIdx[gfp & 15]!;
-    const mt = (gfp & GFP_MT_MASK) >>> 3;
-    if (hi < 0 || mt === 3) return -1;
     const cpu = this.cpu;
-    const zl = this.zonelists[this.cpuNodeIdx[cpu]! * this.zonesPerNode + hi]!;
-    const limit = (gfp & __GFP_THISNODE) !== 0 ? hi + 1 : zl.length;
-    let k = 0;
-    while (k < limit && zl[k]!.managed === 0) k++;
-    if (k >= limit) return -1;
-    const zs = zl[k]!;
-    if (!(zs.freePages > zs.wmLow + zs.boost + zs.lowmemReserve[hi]!)) return -1;
-    const pcp = zs.pcp;
-    const heads = pcp.heads;
-    const list = cpu * MIGRATE_PCPTYPES + mt;
+    // The zone and the order-0 low mark the zonelist walk and zone_watermark_fast() would use,
+    // precomputed per CPU and mask (see rebuildPcpTable); undefined sends the rest to the generic
+    // path (bad zone or mobility bits, no zone with managed pages, a CPU outside the table).
+    const slot = cpu * PCP_KEYS + ((gfp & 31) | ((gfp >>> PCP_THISNODE_SHIFT) & 32));
+    const zs = this.pcpZone[slot];
+    if (zs === undefined || !(zs.freePages > this.pcpMark[slot]!)) return -1;
+    const heads = zs.pcpHeads;
+    const list = cpu * PCP_TYPES + ((gfp & GFP_MT_MASK) >>> 3);
     const h = heads[list]!;
     if (h === 0) return -1;
     const i = h - 1;
-    const db = this.db;
-    const flags = db.flags;
-    const refcount = db.refcount;
-    if ((flags[i]! & ~PG_pcp) !== 0 || refcount[i] !== 0 || db.mapcount[i] !== 0) return -1;
-    const next = db.next;
-    const prev = db.prev;
+    if (this.db.flags !== this.pFlags) this.refreshArrays();
+    const flags = this.pFlags;
+    const refcount = this.pRefcount;
+    if ((flags[i]! & ~PCP_FLAG) !== 0 || refcount[i] !== 0 || this.pMapcount[i] !== 0) return -1;
+    const next = this.pNext;
+    const prev = this.pPrev;
     const n = next[i]!;
     if (n === 0) return -1;
     if (n === h) heads[list] = 0;
@@ -547,14 +593,14 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     }
     next[i] = 0;
     prev[i] = 0;
-    pcp.counts[list] = pcp.counts[list]! - 1;
+    zs.pcpCounts[list] = zs.pcpCounts[list]! - 1;
     zs.pcpCount[cpu] = zs.pcpCount[cpu]! - 1;
     flags[i] = 0;
-    db.mapping[i] = 0;
+    this.pMapping[i] = 0;
     // prep_new_page()
     refcount[i] = 1;
     zs.pgalloc += 1;
-    if ((gfp & __GFP_ZERO) !== 0) this.zeroedPages += 1;
+    if ((gfp & GFP_ZERO) !== 0) this.zeroedPages += 1;
     const pfn = this.sections.pfnOf(i);
     if (this.observer !== null) this.observer.pagesTaken(pfn, 1);
     return pfn;
@@ -1127,27 +1173,39 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    * an isolated or highatomic pageblock), for {@link freeGeneric} to check and handle.
    */
   private freePcpFast(pfn: number): boolean {
-    if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
-      return false;
-    const db = this.db;
-    const i = this.sections.indexOf(pfn);
-    if (i < 0) return false;
-    const zn = db.zoneNode[i]!;
-    const flags = db.flags;
-    const next = db.next;
+    // The section cache's hit test inline (a pfn in the cached section, RAM ranges unchanged; see
+    // section-cache.ts): the range test also rejects NaN and out-of-range numbers, so only the
+    // type and integrality are left to check. Anything else takes the validating lookup.
+    const sc = this.sections;
+    let i: number;
     if (
-      flags[i] !== 0 ||
-      db.refcount[i] !== 1 ||
-      db.mapcount[i] !== 0 ||
-      next[i] !== 0 ||
-      zn % 8 === NO_ZONE
+      typeof pfn === "number" &&
+      pfn >= sc.start &&
+      pfn < sc.end &&
+      Math.floor(pfn) === pfn &&
+      this.machine.ramRanges === sc.ram
     )
+      i = sc.base + (pfn - sc.start);
+    else {
+      if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
+        return false;
+      i = sc.indexOf(pfn);
+      if (i < 0) return false;
+    }
+    if (this.db.flags !== this.pFlags) this.refreshArrays();
+    const flags = this.pFlags;
+    const next = this.pNext;
+    const refcount = this.pRefcount;
+    if (flags[i] !== 0 || refcount[i] !== 1 || this.pMapcount[i] !== 0 || next[i] !== 0)
       return false;
+    // Undefined exactly for NO_ZONE pages: every zone of the machine has a state.
+    const zs = this.zoneByZn[this.pZoneNode[i]!];
+    if (zs === undefined) return false;
     const mt = this.pbType[Math.floor(i * this.pageblockScale)]!;
-    if (mt >= MIGRATE_PCPTYPES) return false;
+    if (mt >= PCP_TYPES) return false;
     // freeFinal(): the count drops to zero; the hooks, if any, see the page first. They may do
     // anything (even free or allocate), so after them the generic rest of the free runs.
-    db.refcount[i] = 0;
+    refcount[i] = 0;
     // The page's flags are 0 here, so only hooks without a flag mask want to see it.
     if (this.hookAll) {
       if (!this.runHooks(i, pfn, 0, 0)) this.freeAfterHooks(i, pfn, 0, false, 0);
@@ -1155,14 +1213,12 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     }
     // PGFREE, page state cleared.
     this.pgfree += 1;
-    db.private[i] = 0;
+    this.pPrivate[i] = 0;
     // free_unref_page(): to the head of this CPU's list of the pageblock's migratetype.
-    const zs = this.zoneByZn[zn]!;
     const cpu = this.cpu;
-    const list = cpu * MIGRATE_PCPTYPES + mt;
-    const prev = db.prev;
-    const pcp = zs.pcp;
-    const heads = pcp.heads;
+    const list = cpu * PCP_TYPES + mt;
+    const prev = this.pPrev;
+    const heads = zs.pcpHeads;
     const me = i + 1;
     const h = heads[list]!;
     if (h === 0) {
@@ -1176,9 +1232,9 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
       prev[h - 1] = me;
     }
     heads[list] = me;
-    pcp.counts[list] = pcp.counts[list]! + 1;
-    flags[i] = PG_pcp;
-    db.mapping[i] = list;
+    zs.pcpCounts[list] = zs.pcpCounts[list]! + 1;
+    flags[i] = PCP_FLAG;
+    this.pMapping[i] = list;
     const c = zs.pcpCount[cpu]! + 1;
     zs.pcpCount[cpu] = c;
     if (c >= zs.high) this.freePcpBulk(zs, cpu, zs.batch);
@@ -1784,6 +1840,47 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
       zs.high = zs.highMin;
       zs.statThreshold = vmstatThreshold(zs.managed, ps, this.cpus);
     }
+    this.rebuildPcpTable();
+  }
+
+  /** Copies the page database's per-page arrays into {@link pFlags} and its siblings. */
+  private refreshArrays(): void {
+    const db = this.db;
+    this.pFlags = db.flags;
+    this.pRefcount = db.refcount;
+    this.pMapcount = db.mapcount;
+    this.pPrivate = db.private;
+    this.pMapping = db.mapping;
+    this.pNext = db.next;
+    this.pPrev = db.prev;
+    this.pZoneNode = db.zoneNode;
+  }
+
+  /**
+   * Fills {@link pcpZone} and {@link pcpMark} from the zonelists, managed pages, watermarks and
+   * lowmem_reserve as they are now, exactly as `allocGeneric` would walk them for each CPU and
+   * mask: every caller that changes one of them comes through {@link setupWatermarksOnly}.
+   */
+  private rebuildPcpTable(): void {
+    const n = this.cpus * PCP_KEYS;
+    const zones = new Array<ZoneState | undefined>(n).fill(undefined);
+    const marks = new Float64Array(n);
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      for (let key = 0; key < PCP_KEYS; key++) {
+        const hi = this.gfpZoneIdx[key & 15]!;
+        if (hi < 0 || (key & GFP_MT_MASK) === GFP_MT_MASK) continue;
+        const zl = this.zonelists[this.cpuNodeIdx[cpu]! * this.zonesPerNode + hi]!;
+        const limit = (key & 32) !== 0 ? hi + 1 : zl.length;
+        let k = 0;
+        while (k < limit && zl[k]!.managed === 0) k++;
+        if (k >= limit) continue;
+        const zs = zl[k]!;
+        zones[cpu * PCP_KEYS + key] = zs;
+        marks[cpu * PCP_KEYS + key] = zs.wmLow + zs.boost + zs.lowmemReserve[hi]!;
+      }
+    }
+    this.pcpZone = zones;
+    this.pcpMark = marks;
   }
 
   /** Writes `vm.min_free_kbytes` (sets the user value and recomputes the watermarks). */

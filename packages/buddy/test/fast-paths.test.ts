@@ -1,5 +1,7 @@
 import {
+  __GFP_DMA32,
   __GFP_RECLAIMABLE,
+  __GFP_THISNODE,
   __GFP_ZERO,
   BuddyAllocator,
   GFP_ATOMIC,
@@ -7,7 +9,7 @@ import {
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
 } from "@mem/buddy";
-import { KernelPanic } from "@mem/machine";
+import { createMachine, KernelPanic, PRESETS } from "@mem/machine";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { fastPaths } from "../src/internal/fast-paths.js";
@@ -255,6 +257,144 @@ describe("BuddyAllocator fast paths", () => {
       expect(blockStrings(fast.a)).toEqual(blockStrings(slow.a));
       fast.a.checkInvariants();
     }
+  });
+});
+
+describe("the order-0 fast path's precomputed state", () => {
+  it("follows the CPU, the watermarks, hot-add (grown page arrays) and zones without managed pages", () => {
+    const fast = side(true, true);
+    const slow = side(false, true);
+    const both = (f: (s: typeof fast) => string): string => {
+      const r1 = f(fast);
+      const r2 = f(slow);
+      expect(r1).toBe(r2);
+      expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
+      expect(fast.a.stats).toEqual(slow.a.stats);
+      return r1;
+    };
+    // Order-0 pairs with a few pages kept, over masks whose zonelists differ.
+    const kept = new Map([
+      [fast, [] as number[]],
+      [slow, [] as number[]],
+    ]);
+    const pairs = (s: typeof fast, gfp: number, n: number): string => {
+      const got: number[] = [];
+      for (let k = 0; k < n; k++) {
+        const p = s.a.alloc(gfp, 0);
+        got.push(p);
+        if (p >= 0 && k % 4 !== 0) s.a.free(p, 0);
+        else if (p >= 0) kept.get(s)!.push(p);
+      }
+      return got.join(" ");
+    };
+    const masks = [GFP_KERNEL, GFP_KERNEL | __GFP_THISNODE, GFP_KERNEL | __GFP_DMA32, GFP_DMA];
+    const mix = (s: typeof fast): string => masks.map((g) => pairs(s, g, 40)).join(" | ");
+    // The Normal zone has no managed pages yet: GFP_KERNEL takes DMA32 pages.
+    const first = both(mix).split(" ").map(Number);
+    expect(first[0]).toBeGreaterThanOrEqual(4096);
+    expect(first[0]).toBeLessThan(16384);
+    // The CPU is a plain field: a write must switch lists with no setter run.
+    both((s) => {
+      s.a.cpu = 1;
+      return mix(s);
+    });
+    both((s) => {
+      s.a.cpu = 0;
+      return mix(s);
+    });
+    // Watermarks above every zone's free pages: the lists still hold pages, and only a watermark
+    // check that sees the new marks fails these allocations.
+    const failed = both((s) => {
+      s.a.setMinFreeKbytes(1 << 20);
+      return mix(s);
+    });
+    expect(failed.split(" ").filter((x) => x === "-1").length).toBeGreaterThan(100);
+    both((s) => {
+      s.a.setMinFreeKbytes(128);
+      return mix(s);
+    });
+    both((s) => {
+      s.a.setWatermarkScaleFactor(1000);
+      return mix(s);
+    });
+    // Hot-add: the page database grows (every per-page array is replaced), and the Normal zone
+    // gets managed pages, which GFP_KERNEL then prefers.
+    const flagsBefore = fast.m.pages.flags;
+    both((s) => {
+      s.m.addMemory(32768, 32768);
+      return mix(s);
+    });
+    expect(fast.m.pages.flags).not.toBe(flagsBefore);
+    expect(fast.a.zoneInfo(2).managed).toBeGreaterThan(0);
+    const normal = both((s) => pairs(s, GFP_KERNEL, 8))
+      .split(" ")
+      .map(Number);
+    expect(normal.every((p) => p >= 32768)).toBe(true);
+    both((s) => {
+      s.a.cpu = 1;
+      return mix(s);
+    });
+    // Hot-remove: Normal has no managed pages again and drops out of the zonelist walk.
+    both((s) => {
+      s.a.cpu = 0;
+      for (const p of kept.get(s)!) if (p >= 32768) s.a.free(p, 0);
+      s.a.drain();
+      return String(s.m.removeMemory(32768, 32768));
+    });
+    expect(fast.a.zoneInfo(2).managed).toBe(0); // the removal went through
+    const after = both(mix).split(" ").map(Number);
+    expect(after[0]).toBeLessThan(16384);
+    fast.a.checkInvariants();
+    fast.a.drain();
+    slow.a.drain();
+    expect(blockStrings(fast.a)).toEqual(blockStrings(slow.a));
+    expect(fast.a.stateDigest()).toBe(slow.a.stateDigest());
+  });
+});
+
+describe("the order-0 fast path's precomputed state on two nodes", () => {
+  it("follows the CPU's node, __GFP_THISNODE and a node's zones without managed pages", () => {
+    const make = (fast: boolean) => {
+      fastPaths.enabled = fast;
+      const m = createMachine(PRESETS["x86_64-2node"]!);
+      const a = new BuddyAllocator(m);
+      fastPaths.enabled = true;
+      a.freeAllRam();
+      return a;
+    };
+    const [fast, slow] = [make(true), make(false)];
+    // Node 1 has Normal pages only: its DMA and DMA32 zones have none managed.
+    const masks = [GFP_KERNEL, GFP_KERNEL | __GFP_THISNODE, GFP_DMA, GFP_DMA | __GFP_THISNODE];
+    const got: string[][] = [];
+    for (const a of [fast, slow]) {
+      const out: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (let cpu = 0; cpu < 4; cpu++) {
+          a.cpu = cpu; // a plain write: no setter runs
+          for (const gfp of masks) {
+            for (let k = 0; k < 12; k++) {
+              const p = a.alloc(gfp, 0);
+              out.push(`${cpu}:${gfp}:${p}`);
+              if (p >= 0 && k % 3 !== 0) a.free(p, 0);
+            }
+          }
+        }
+      }
+      got.push(out);
+    }
+    expect(got[0]).toEqual(got[1]);
+    expect(fast.stateDigest()).toBe(slow.stateDigest());
+    expect(fast.stats).toEqual(slow.stats);
+    // The walk really differs by CPU: node 1's CPUs get node 1 pages for GFP_KERNEL, and nothing
+    // for GFP_DMA | __GFP_THISNODE.
+    const node1 = fast.machine.zones.find((z) => z.nid === 1 && z.presentPages > 0)!;
+    const pick = (cpu: number, gfp: number) =>
+      got[0]!.filter((x) => x.startsWith(`${cpu}:${gfp}:`)).map((x) => Number(x.split(":")[2]));
+    expect(pick(1, GFP_KERNEL).every((p) => p >= node1.startPfn)).toBe(true);
+    expect(pick(0, GFP_KERNEL).every((p) => p < node1.startPfn)).toBe(true);
+    expect(pick(3, GFP_DMA | __GFP_THISNODE).every((p) => p === -1)).toBe(true);
+    expect(pick(2, GFP_DMA | __GFP_THISNODE).every((p) => p > 0 && p < 4096)).toBe(true);
+    fast.checkInvariants();
   });
 });
 

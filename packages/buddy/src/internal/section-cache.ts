@@ -20,13 +20,17 @@ export class SectionCache {
   private readonly db: PageDatabase;
   /** Pages per section. */
   private readonly sp: number;
-  /** The `ramRanges` array the entry was made for. */
-  private ram: readonly PfnRange[] | null = null;
+  /**
+   * The `ramRanges` array the entry was made for. The entry fields are public, read-only outside
+   * this class, so that the allocator's free fast path can make the hit test inline.
+   */
+  ram: readonly PfnRange[] | null = null;
   /** First pfn of the cached section, one past its last pfn (-1 and -1 when empty). */
-  private start = -1;
-  private end = -1;
+  start = -1;
+  /** See {@link start}. */
+  end = -1;
   /** Index of the cached section's first page. */
-  private base = 0;
+  base = 0;
   /** True when the entry holds a section (`start`/`end` alone say so for pfns, not for indexes). */
   private valid = false;
 
@@ -62,9 +66,14 @@ export class SectionCache {
   private fill(pfn: number, i: number): void {
     const sp = this.sp;
     const base = Math.floor(i / sp) * sp;
-    this.start = pfn - (i - base);
-    this.end = this.start + sp;
-    this.base = base;
+    // Math.floor of an integer is the integer itself, but returns a small integer (not a boxed
+    // double) when the value fits one: the fields then stay small-integer fields, and the fast
+    // paths do integer arithmetic on pfns and indexes below 2^31 (larger values turn them into
+    // double fields, still exact).
+    const start = Math.floor(pfn - (i - base));
+    this.start = start;
+    this.end = Math.floor(start + sp);
+    this.base = Math.floor(base);
     this.valid = true;
     this.ram = this.machine.ramRanges;
   }

@@ -44,9 +44,17 @@ export class ZoneState {
   /** `lowmem_reserve[j]` for each zone idx j of the node. */
   lowmemReserve: number[];
   /** Per-CPU lists: list `cpu * MIGRATE_PCPTYPES + mt`. */
-  readonly pcp: PageListSet;
+  declare readonly pcp: PageListSet;
+  /**
+   * `pcp.heads` and `pcp.counts` (never replaced), held here for the order-0 fast paths: V8 tracks
+   * the type of these fields, so reading through them skips the array type checks that reading
+   * `pcp`'s own fields costs.
+   */
+  declare readonly pcpHeads: Uint32Array;
+  /** See {@link pcpHeads}. */
+  declare readonly pcpCounts: Float64Array;
   /** Pages on each CPU's lists. */
-  readonly pcpCount: Int32Array;
+  declare readonly pcpCount: Int32Array;
   /** `pcp->batch`. */
   batch = 1;
   /** `pcp->high` (held at high_min). */
@@ -69,6 +77,8 @@ export class ZoneState {
     this.nrFree = new Float64Array(nOrders);
     this.lowmemReserve = new Array<number>(zonesInNode).fill(0);
     this.pcp = new PageListSet(db, cpus * MIGRATE_PCPTYPES);
+    this.pcpHeads = this.pcp.heads;
+    this.pcpCounts = this.pcp.counts;
     this.pcpCount = new Int32Array(cpus);
   }
 
