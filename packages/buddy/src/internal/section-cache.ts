@@ -16,10 +16,12 @@ import type { Machine, PageDatabase, PfnRange } from "@mem/machine";
 
 /** Exact pfn <-> index conversion with a one-section cache; see the module comment. */
 export class SectionCache {
-  private readonly machine: Machine;
-  private readonly db: PageDatabase;
+  // Declared (not defined as undefined first), so that V8 tracks the fields' types and the hot
+  // paths skip checking them.
+  declare private readonly machine: Machine;
+  declare private readonly db: PageDatabase;
   /** Pages per section. */
-  private readonly sp: number;
+  declare private readonly sp: number;
   /**
    * The `ramRanges` array the entry was made for. The entry fields are public, read-only outside
    * this class, so that the allocator's free fast path can make the hit test inline.
@@ -55,7 +57,12 @@ export class SectionCache {
   /** `db.pfnOf(i)`: the pfn of the page at index `i`, which must belong to a present section. */
   pfnOf(i: number): number {
     const base = this.base;
-    if (i >= base && i < base + this.sp && this.valid && this.machine.ramRanges === this.ram)
+    if (
+      i >= base &&
+      i < base + this.sp &&
+      this.valid === true &&
+      this.machine.ramRanges === this.ram
+    )
       return this.start + (i - base);
     const pfn = this.db.pfnOf(i);
     this.fill(pfn, i);
