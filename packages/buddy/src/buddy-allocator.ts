@@ -606,10 +606,16 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     // prep_new_page()
     refcount[i] = 1;
     zs.pgalloc += 1;
-    if ((gfp & GFP_ZERO) !== 0) this.zeroedPages += 1;
     const pfn = this.sections.pfnOf(i);
-    if (this.observer !== null) this.observer.pagesTaken(pfn, 1);
+    // The rare rest in a call of its own: this function stays under V8's inlining size limit.
+    if ((gfp & GFP_ZERO) !== 0 || this.observer !== null) this.allocPcpFastTail(gfp, pfn);
     return pfn;
+  }
+
+  /** The end of {@link allocPcpFast} for `__GFP_ZERO` and for an observer. */
+  private allocPcpFastTail(gfp: number, pfn: number): void {
+    if ((gfp & GFP_ZERO) !== 0) this.zeroedPages += 1;
+    if (this.observer !== null) this.observer.pagesTaken(pfn, 1);
   }
 
   /** {@link alloc} for every case the order-0 fast path leaves. */
