@@ -31,10 +31,10 @@ export class SectionCache {
   start = -1;
   /** See {@link start}. */
   end = -1;
-  /** Index of the cached section's first page. */
+  /** Index of the cached section's first page, one past its last page's (0 and 0 when empty). */
   base = 0;
-  /** True when the entry holds a section (`start`/`end` alone say so for pfns, not for indexes). */
-  private valid = false;
+  /** See {@link base}. */
+  private baseEnd = 0;
 
   constructor(machine: Machine) {
     this.machine = machine;
@@ -57,12 +57,7 @@ export class SectionCache {
   /** `db.pfnOf(i)`: the pfn of the page at index `i`, which must belong to a present section. */
   pfnOf(i: number): number {
     const base = this.base;
-    if (
-      i >= base &&
-      i < base + this.sp &&
-      this.valid === true &&
-      this.machine.ramRanges === this.ram
-    )
+    if (i >= base && i < this.baseEnd && this.machine.ramRanges === this.ram)
       return this.start + (i - base);
     const pfn = this.db.pfnOf(i);
     this.fill(pfn, i);
@@ -81,7 +76,7 @@ export class SectionCache {
     this.start = start;
     this.end = Math.floor(start + sp);
     this.base = Math.floor(base);
-    this.valid = true;
+    this.baseEnd = Math.floor(base + sp);
     this.ram = this.machine.ramRanges;
   }
 }
