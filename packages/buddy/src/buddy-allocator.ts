@@ -1215,8 +1215,8 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     // Undefined exactly for NO_ZONE pages: every zone of the machine has a state.
     const zs = this.zoneByZn[this.pZoneNode[i]!];
     if (zs === undefined) return false;
-    // A 32-bit shift only on an index below 2^31 (where V8 knows the index is a small integer,
-    // the test folds away); a larger one takes the exact product.
+    // A 32-bit shift only on an index below 2^31 (one integer compare, and the shift is short on
+    // the way to the list head); a larger index takes the exact product and floor.
     const mt =
       this.pbType[
         i <= 0x7fffffff ? i >>> this.pageblockShift : Math.floor(i * this.pageblockScale)
