@@ -514,25 +514,18 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
    */
   private allocBuddyFast(gfp: number, order: number): number {
     if (order >>> 0 !== order || order >= this.orders || gfp >>> 0 !== gfp) return -1;
-    const hi = this.gfpZoneIdx[gfp & 15]!;
+    // The zone the zonelist walk would pick and its low mark plus lowmem_reserve, from the table
+    // the order-0 path uses (see rebuildPcpTable); undefined sends the rest to the generic path.
+    const slot = this.cpu * PCP_KEYS + ((gfp & 31) | ((gfp >>> PCP_THISNODE_SHIFT) & 32));
+    const zs = this.pcpZone[slot];
+    if (zs === undefined) return -1;
     const mt = (gfp & GFP_MT_MASK) >>> 3;
-    if (hi < 0 || mt === 3) return -1;
-    const zl = this.zonelists[this.cpuNodeIdx[this.cpu]! * this.zonesPerNode + hi]!;
-    const limit = (gfp & __GFP_THISNODE) !== 0 ? hi + 1 : zl.length;
-    let k = 0;
-    while (k < limit && zl[k]!.managed === 0) k++;
-    if (k >= limit) return -1;
-    const zs = zl[k]!;
     const n = POW2[order]!;
-    // zone_watermark_fast() with ALLOC_WMARK_LOW: enough free pages above the mark and the reserve,
-    // and (order > 0) a free block of at least that order on an Unmovable, Movable or
-    // Reclaimable list.
-    const mark = zs.wmLow + zs.boost;
-    if (order === 0) {
-      if (!(zs.freePages > mark + zs.lowmemReserve[hi]!)) return -1;
-    } else {
-      if (zs.freePages - (n - 1) <= mark + (zs.lowmemReserve[hi] ?? 0)) return -1;
-    }
+    // zone_watermark_fast() with ALLOC_WMARK_LOW: enough free pages above the mark and the reserve
+    // (for order 0, free > mark), and (order > 0) a free block of at least that order on an
+    // Unmovable, Movable or Reclaimable list, which the search below finds or the generic path
+    // handles.
+    if (!(zs.freePages - (n - 1) > this.pcpMark[slot]!)) return -1;
     // __rmqueue_smallest(): the first block on the lists of mt, from `order` up.
     const heads = zs.free.heads;
     const orders = this.orders;

@@ -17,12 +17,14 @@
  *
  * @module
  */
-import { KernelPanic } from "./errors.js";
+import { InvalidArgumentError, KernelPanic } from "./errors.js";
 import { NO_ZONE } from "./internal/arch.js";
 import { PG_reserved } from "./page-flags.js";
 
 /** Sections per chunk of the two-level section-to-slot table. */
 const CHUNK = 4096;
+/** 1 / CHUNK, exact: a power of two. */
+const INV_CHUNK = 1 / CHUNK;
 
 /** Bytes each page costs in the database (sum of the per-page typed arrays). */
 export const PAGE_DATABASE_BYTES_PER_PAGE = 32;
@@ -52,6 +54,11 @@ export class PageDatabase {
 
   /** Pages per sparsemem section. */
   readonly sectionPages: number;
+  /**
+   * 1 / sectionPages, exact because sectionPages is a power of two: the conversions multiply
+   * instead of dividing (a division costs several multiplications, and they run on every free).
+   */
+  private readonly invSectionPages: number;
   /** Section-to-slot table: `root[floor(sec / CHUNK)][sec % CHUNK]` is slot + 1, or 0. */
   private readonly root: (Int32Array | undefined)[] = [];
   /** First pfn of the section in each slot, or -1 for a free slot. */
@@ -65,7 +72,20 @@ export class PageDatabase {
    * @param initialSlots - sections to make room for.
    */
   constructor(sectionPages: number, initialSlots: number) {
+    if (
+      !(
+        Number.isSafeInteger(sectionPages) &&
+        sectionPages >= 1 &&
+        2 ** Math.round(Math.log2(sectionPages)) === sectionPages
+      )
+    )
+      throw new InvalidArgumentError(
+        `sectionPages must be a power of two, got ${sectionPages}`,
+        "not-power-of-two",
+        "sectionPages",
+      );
     this.sectionPages = sectionPages;
+    this.invSectionPages = 1 / sectionPages;
     const slots = Math.max(1, initialSlots);
     const n = slots * sectionPages;
     this.flags = new Uint32Array(n);
@@ -94,10 +114,12 @@ export class PageDatabase {
   /** The dense index of `pfn`'s entry, or -1 when its section is not present. O(1). */
   indexOf(pfn: number): number {
     const sp = this.sectionPages;
-    const sec = Math.floor(pfn / sp);
-    const chunk = this.root[Math.floor(sec / CHUNK)];
+    const sec = Math.floor(pfn * this.invSectionPages);
+    // Chunk and offset in it without `/` and `%` (a float `%` is a call to fmod).
+    const c = Math.floor(sec * INV_CHUNK);
+    const chunk = this.root[c];
     if (chunk === undefined) return -1;
-    const slot = chunk[sec % CHUNK]!;
+    const slot = chunk[sec - c * CHUNK]!;
     if (slot === 0) return -1;
     return (slot - 1) * sp + (pfn - sec * sp);
   }
@@ -105,7 +127,7 @@ export class PageDatabase {
   /** The pfn of the entry at `index`. The index must belong to a present section. O(1). */
   pfnOf(index: number): number {
     const sp = this.sectionPages;
-    const slot = Math.floor(index / sp);
+    const slot = Math.floor(index * this.invSectionPages);
     return this.slotPfn[slot]! + (index - slot * sp);
   }
 

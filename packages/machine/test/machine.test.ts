@@ -4,6 +4,7 @@ import {
   InvalidArgumentError,
   loadMachine,
   NO_ZONE,
+  PageDatabase,
   PG_hole,
   PG_reserved,
   PRESETS,
@@ -187,6 +188,31 @@ describe("machine description validation", () => {
       expect((err as Error).message).toContain(field);
     });
   }
+});
+
+describe("PageDatabase", () => {
+  it("refuses a section size that is not a power of two (its conversions rely on one)", () => {
+    for (const bad of [0, -4096, 1000, 32768.5, Number.NaN, 3 * 2 ** 40]) {
+      expect(() => new PageDatabase(bad, 1)).toThrow(InvalidArgumentError);
+    }
+    const db = new PageDatabase(32768, 1);
+    expect(db.sectionPages).toBe(32768);
+  });
+
+  it("converts pfns of sections far apart, in different chunks of its section table", () => {
+    const db = new PageDatabase(1024, 2);
+    // Sections 5 and 4096 * 3 + 7: the second lies in the fourth chunk of 4096 sections.
+    db.addSection(5);
+    db.addSection(4096 * 3 + 7);
+    for (const pfn of [5 * 1024, 5 * 1024 + 1023, (4096 * 3 + 7) * 1024 + 512]) {
+      const i = db.indexOf(pfn);
+      expect(i).toBeGreaterThanOrEqual(0);
+      expect(db.pfnOf(i)).toBe(pfn);
+    }
+    expect(db.indexOf(4 * 1024)).toBe(-1);
+    expect(db.indexOf((4096 * 2 + 7) * 1024)).toBe(-1);
+    expect(db.indexOf(-1)).toBe(-1);
+  });
 });
 
 describe("pfnValid and pfnValidRange", () => {
