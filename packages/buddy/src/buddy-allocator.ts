@@ -1185,20 +1185,11 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     // section-cache.ts): an integer (which V8 tests at once for a small integer) in the cached
     // range is a valid pfn. Anything else takes the validating lookup.
     const sc = this.sections;
-    let i: number;
-    if (
-      Number.isInteger(pfn) &&
-      pfn >= sc.start &&
-      pfn < sc.end &&
-      this.machine.ramRanges === sc.ram
-    )
-      i = sc.base + (pfn - sc.start);
-    else {
-      if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
-        return false;
-      i = sc.indexOf(pfn);
-      if (i < 0) return false;
-    }
+    const i =
+      Number.isInteger(pfn) && pfn >= sc.start && pfn < sc.end && this.machine.ramRanges === sc.ram
+        ? sc.base + (pfn - sc.start)
+        : this.pcpIndexSlow(pfn);
+    if (i < 0) return false;
     if (this.db.flags !== this.pFlags) this.refreshArrays();
     const flags = this.pFlags;
     const next = this.pNext;
@@ -1219,16 +1210,25 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     // anything (even free or allocate), so after them the generic rest of the free runs.
     refcount[i] = 0;
     // The page's flags are 0 here, so only hooks without a flag mask want to see it.
-    if (this.hookAll === true) {
-      if (!this.runHooks(i, pfn, 0, 0)) this.freeAfterHooks(i, pfn, 0, false, 0);
-      return true;
-    }
+    if (this.hookAll === true) return this.freePcpHooked(i, pfn);
     // PGFREE, page state cleared.
     this.pgfree += 1;
     this.pPrivate[i] = 0;
     // free_unref_page(): to the head of this CPU's list of the pageblock's migratetype.
     const cpu = this.cpu;
-    const list = cpu * PCP_TYPES + mt;
+    this.pcpPushFast(zs, cpu * PCP_TYPES + mt, i);
+    const c = zs.pcpCount[cpu]! + 1;
+    zs.pcpCount[cpu] = c;
+    if (c >= zs.high || this.observer !== null) this.freePcpFastTail(zs, cpu, c, pfn);
+    return true;
+  }
+
+  // The rare parts of freePcpFast in calls of their own: it stays small enough for V8 to inline
+  // it into its callers next to allocPcpFast (their sum is within one caller's inlining budget).
+
+  /** {@link freePcpFast}'s list step: page `i` to the head of per-CPU list `list`. */
+  private pcpPushFast(zs: ZoneState, list: number, i: number): void {
+    const next = this.pNext;
     const prev = this.pPrev;
     const heads = zs.pcpHeads;
     const me = i + 1;
@@ -1245,13 +1245,27 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     }
     heads[list] = me;
     zs.pcpCounts[list] = zs.pcpCounts[list]! + 1;
-    flags[i] = PCP_FLAG;
+    this.pFlags[i] = PCP_FLAG;
     this.pMapping[i] = list;
-    const c = zs.pcpCount[cpu]! + 1;
-    zs.pcpCount[cpu] = c;
+  }
+
+  /** {@link freePcpFast}'s index of `pfn` outside the cached section: -1 for a bad pfn. */
+  private pcpIndexSlow(pfn: number): number {
+    if (typeof pfn !== "number" || !(pfn >= 0 && pfn <= MAX_PFN && Math.floor(pfn) === pfn))
+      return -1;
+    return this.sections.indexOf(pfn);
+  }
+
+  /** {@link freePcpFast} with hooks that see every free: they run, then the generic rest. */
+  private freePcpHooked(i: number, pfn: number): boolean {
+    if (!this.runHooks(i, pfn, 0, 0)) this.freeAfterHooks(i, pfn, 0, false, 0);
+    return true;
+  }
+
+  /** {@link freePcpFast}'s end: the drain above `high` (count `c`), then the observer. */
+  private freePcpFastTail(zs: ZoneState, cpu: number, c: number, pfn: number): void {
     if (c >= zs.high) this.freePcpBulk(zs, cpu, zs.batch);
     if (this.observer !== null) this.observer.pagesFreed(pfn, 1);
-    return true;
   }
 
   /** {@link free} for every case the order-0 fast path leaves. */
