@@ -53,6 +53,8 @@ for (const dir of dirs) {
   if (!existsSync(file)) continue;
   const r = JSON.parse(readFileSync(file, "utf8"));
   lines.push(`## ${r.package}`, "", `Measured ${r.date} on Node ${r.node}.`, "");
+  // A results file written by hand from several runs says how (for example "median of five runs").
+  if (r.note) lines.push(`${r.note[0].toUpperCase()}${r.note.slice(1)}.`, "");
   lines.push(
     "| operation | median | baseline | baseline median | ratio | target |",
     "|---|---|---|---|---|---|",
