@@ -473,30 +473,27 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
         }),
       },
     );
-    const [deferred, moves] = sumTreeCounters({
-      op: tierOp,
-      seeds: [30, 150],
-      ops: [20, 60],
-      sizeMod: 3,
-      numRuns: 30,
-      counters: (eng) => [eng.deferredScans, eng.tierMoves],
-      // Index every queued gap, so that the deferred flush (not the direct scan) is exercised.
-      directScanMax: 0,
-    });
-    // The generator must reach both the deferred flush and the tier moves.
+    const run = (
+      directScanMax: number,
+      counters: (eng: TreeEngine) => [number, number],
+    ): [number, number] =>
+      sumTreeCounters({
+        op: tierOp,
+        seeds: [30, 150],
+        ops: [20, 60],
+        sizeMod: 3,
+        numRuns: 30,
+        counters,
+        directScanMax,
+      });
+    // Index every queued gap (0), so that the deferred flush (not the direct scan) is exercised:
+    // the generator must reach both the deferred flush and the tier moves.
+    const [deferred, moves] = run(0, (eng) => [eng.deferredScans, eng.tierMoves]);
     expect(deferred).toBeGreaterThan(50);
     expect(moves).toBeGreaterThan(50);
     // The same operations with a few queued gaps evaluated straight from their lists (and the
     // rest indexed once more of them wait): both paths must be reached and agree.
-    const [direct, flushed] = sumTreeCounters({
-      op: tierOp,
-      seeds: [30, 150],
-      ops: [20, 60],
-      sizeMod: 3,
-      numRuns: 30,
-      counters: (eng) => [eng.directScans, eng.deferredScans],
-      directScanMax: 3,
-    });
+    const [direct, flushed] = run(3, (eng) => [eng.directScans, eng.deferredScans]);
     expect(direct).toBeGreaterThan(50);
     expect(flushed).toBeGreaterThan(10);
   }, 60_000);
