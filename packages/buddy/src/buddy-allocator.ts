@@ -379,11 +379,11 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
   /** `db.zoneNode`, copied with {@link pFlags}. */
   declare private pZoneNode: Uint16Array;
   /**
-   * The order-0 fast path's table, by `cpu * PCP_KEYS + key` (see {@link PCP_KEYS}): the zone the
-   * zonelist walk picks (the first with managed pages among the candidates), or undefined when the
-   * mask's bits are bad or no candidate has managed pages. Rebuilt with the watermarks: it depends
-   * only on managed pages (which set `dirty`, and the fast path waits for the rebuild), the
-   * watermarks and lowmem_reserve, and the fixed zonelists.
+   * The fast paths' table (order 0 and the buddy lists), by `cpu * PCP_KEYS + key` (see
+   * {@link PCP_KEYS}): the zone the zonelist walk picks (the first with managed pages among the
+   * candidates), or undefined when the mask's bits are bad or no candidate has managed pages.
+   * Rebuilt with the watermarks: it depends only on managed pages (which set `dirty`, and the fast
+   * paths wait for the rebuild), the watermarks and lowmem_reserve, and the fixed zonelists.
    */
   private pcpZone: (ZoneState | undefined)[] = [];
   /** Per {@link pcpZone} slot: `wmLow + boost + lowmemReserve[highest zone idx]` of its zone. */
