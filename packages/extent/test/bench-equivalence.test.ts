@@ -63,8 +63,7 @@ const flagArb = fc
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 5,
-    arbitrary: fc.record({
-      t: fc.constant("alloc" as const),
+    arbitrary: allocOp({
       lo: fc.integer({ min: -8, max: 0x400 }),
       hi: fc.integer({ min: -8, max: 0x410 }),
       size: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 0x80 })),
@@ -80,8 +79,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     weight: 2,
-    arbitrary: fc.record({
-      t: fc.constant("region" as const),
+    arbitrary: regionOp({
       off: fc.integer({ min: -4, max: 0x404 }),
       size: fc.integer({ min: 1, max: 0x30 }),
       flags: fc.constantFrom(0, EX_MALLOCOK),
@@ -198,6 +196,34 @@ function runModel(c: Config, ops: Op[], treeMap?: extent, checkIndex = false): v
   }
 }
 
+/** Field generators of an alloc op. */
+type AllocFields = { [K in Exclude<keyof Extract<Op, { t: "alloc" }>, "t">]: fc.Arbitrary<number> };
+
+/** An alloc op from generators of its fields. */
+function allocOp(f: AllocFields): fc.Arbitrary<Op> {
+  return fc.record({ t: fc.constant("alloc" as const), ...f });
+}
+
+/** An `alloc_region` op from generators of its fields. */
+function regionOp(f: {
+  off: fc.Arbitrary<number>;
+  size: fc.Arbitrary<number>;
+  flags: fc.Arbitrary<number>;
+}): fc.Arbitrary<Op> {
+  return fc.record({ t: fc.constant("region" as const), ...f });
+}
+
+/** A free of a random run (`pick`), not a raw range. */
+const freeAnyRun: fc.Arbitrary<Op> = fc.record({
+  t: fc.constant("free" as const),
+  pick: fc.nat(),
+  a: fc.nat(),
+  b: fc.nat(),
+  raw: fc.constant(false),
+  off: fc.constant(0),
+  size: fc.constant(1),
+});
+
 /** A free of a random run, often the first one (pick 0). */
 const freeOftenFirst: fc.Arbitrary<Op> = fc.record({
   t: fc.constant("free" as const),
@@ -277,8 +303,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
 
   it("agrees on dense maps with many small runs and best-fit ties", () => {
     const denseOp: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({
-        t: fc.constant("alloc" as const),
+      allocOp({
         lo: fc.constant(0),
         hi: fc.integer({ min: 0x100, max: 0x3ff }),
         size: fc.integer({ min: 1, max: 6 }),
@@ -287,15 +312,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
         boundExp: fc.oneof(fc.constant(-1), fc.integer({ min: 3, max: 5 })),
         flags: flagArb,
       }),
-      fc.record({
-        t: fc.constant("free" as const),
-        pick: fc.nat(),
-        a: fc.nat(),
-        b: fc.nat(),
-        raw: fc.constant(false),
-        off: fc.constant(0),
-        size: fc.constant(1),
-      }),
+      freeAnyRun,
     );
     fc.assert(
       fc.property(
@@ -319,8 +336,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
 
   it("agrees where the boundary check gives up at the last line below 2^32", () => {
     const topOp: fc.Arbitrary<Op> = fc.oneof(
-      fc.record({
-        t: fc.constant("alloc" as const),
+      allocOp({
         lo: fc.integer({ min: 0, max: 0x300 }),
         hi: fc.constant(0x3ff),
         size: fc.integer({ min: 1, max: 0x30 }),
@@ -329,21 +345,12 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
         boundExp: fc.integer({ min: 6, max: 9 }),
         flags: fc.constantFrom(0, 0, 0, EX_BOUNDZERO, EX_FAST),
       }),
-      fc.record({
-        t: fc.constant("region" as const),
+      regionOp({
         off: fc.integer({ min: 0, max: 0x3ff }),
         size: fc.integer({ min: 1, max: 0x20 }),
         flags: fc.constant(0),
       }),
-      fc.record({
-        t: fc.constant("free" as const),
-        pick: fc.nat(),
-        a: fc.nat(),
-        b: fc.nat(),
-        raw: fc.constant(false),
-        off: fc.constant(0),
-        size: fc.constant(1),
-      }),
+      freeAnyRun,
     );
     fc.assert(
       fc.property(
@@ -375,8 +382,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     const bestOp: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 4,
-        arbitrary: fc.record({
-          t: fc.constant("alloc" as const),
+        arbitrary: allocOp({
           lo: fc.integer({ min: 0, max: 0x80 }),
           hi: fc.integer({ min: 0x300, max: 0x3ff }),
           size: fc.integer({ min: 1, max: 24 }),
@@ -388,20 +394,11 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       },
       {
         weight: 3,
-        arbitrary: fc.record({
-          t: fc.constant("free" as const),
-          pick: fc.nat(),
-          a: fc.nat(),
-          b: fc.nat(),
-          raw: fc.constant(false),
-          off: fc.constant(0),
-          size: fc.constant(1),
-        }),
+        arbitrary: freeAnyRun,
       },
       {
         weight: 1,
-        arbitrary: fc.record({
-          t: fc.constant("region" as const),
+        arbitrary: regionOp({
           off: fc.integer({ min: 0, max: 0x3ff }),
           size: fc.integer({ min: 1, max: 0x10 }),
           flags: fc.constant(0),
@@ -449,8 +446,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     const tierOp: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 4,
-        arbitrary: fc.record({
-          t: fc.constant("alloc" as const),
+        arbitrary: allocOp({
           // Repeated subregions, so that remembered neighbour pairs get reused (or found stale).
           lo: fc.oneof(fc.constantFrom(0, 0x10), fc.integer({ min: 0, max: 0x40 })),
           hi: fc.oneof(fc.constantFrom(0x2ff, 0x3ff), fc.integer({ min: 0x200, max: 0x3ff })),
@@ -465,8 +461,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       { weight: 3, arbitrary: freeOftenFirst },
       {
         weight: 1,
-        arbitrary: fc.record({
-          t: fc.constant("region" as const),
+        arbitrary: regionOp({
           off: fc.oneof(fc.integer({ min: 0, max: 0x20 }), fc.integer({ min: 0, max: 0x3ff })),
           size: fc.integer({ min: 1, max: 4 }),
           flags: fc.constant(0),
@@ -506,8 +501,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     const nearOp: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 4,
-        arbitrary: fc.record({
-          t: fc.constant("alloc" as const),
+        arbitrary: allocOp({
           lo: fc.constantFrom(0, 0, 3),
           hi: fc.constantFrom(0x1ff, 0x3ff),
           size: fc.integer({ min: 1, max: 24 }),
@@ -520,8 +514,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       { weight: 2, arbitrary: freeOftenFirst },
       {
         weight: 2,
-        arbitrary: fc.record({
-          t: fc.constant("region" as const),
+        arbitrary: regionOp({
           off: fc.oneof(fc.integer({ min: 0, max: 0x10 }), fc.integer({ min: 0x1f0, max: 0x210 })),
           size: fc.integer({ min: 1, max: 4 }),
           flags: fc.constant(0),
@@ -549,8 +542,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
     const joinOp: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 4,
-        arbitrary: fc.record({
-          t: fc.constant("alloc" as const),
+        arbitrary: allocOp({
           lo: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0x200 })),
           hi: fc.oneof(fc.constant(0x3ff), fc.integer({ min: 0x200, max: 0x3ff })),
           size: fc.integer({ min: 1, max: 6 }),
@@ -563,8 +555,7 @@ describe("bench equivalence: indexed run store vs linear reference", () => {
       { weight: 2, arbitrary: freeOftenFirst },
       {
         weight: 1,
-        arbitrary: fc.record({
-          t: fc.constant("region" as const),
+        arbitrary: regionOp({
           off: fc.integer({ min: 0, max: 0x3ff }),
           size: fc.integer({ min: 1, max: 4 }),
           flags: fc.constant(0),

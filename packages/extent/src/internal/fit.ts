@@ -60,31 +60,47 @@ export class Query {
 }
 
 /**
+ * The boundary step shared by {@link evalMid} and {@link evalTail}, for a candidate `ns` that
+ * passed the size test `leOv(ns, len, limit)`: when the allocation would cross a boundary line,
+ * the candidate moves to the line (re-aligned if `q.realign`) and must pass the same size test
+ * again. Returns FIT with the final candidate in `q.ns`, `miss` where the moved candidate fails
+ * (the caller's "try the next gap" or "give up"), or FAIL where the kernel's scan gives up.
+ */
+function boundaryStep(q: Query, ns0: number, len: number, limit: number, miss: number): number {
+  const size = q.size;
+  const mod = q.mod;
+  let ns = ns0;
+  let dc = wrap(alignUpInv(ns + 1, q.boundary, q.boundaryInv, q.base, mod) - 1, mod);
+  if (dc < q.exStart) dc = q.exEnd;
+  else if (ns + size - 1 > dc) {
+    ns = dc + 1;
+    if (q.realign) {
+      const r = alignUpInv(ns, q.align, q.alignInv, q.skew, mod);
+      if (r < ns) return miss;
+      ns = r;
+    }
+    const dcw = dc + q.boundary;
+    dc = wrap(dcw, mod);
+    if (!leOv(ns, len, limit, mod)) return miss;
+    if (q.realign && dcw < mod && ns + size - 1 > dc) return miss;
+  }
+  if (ns + size - 1 > q.exEnd || dc < ns) return FAIL;
+  q.ns = ns;
+  return FIT;
+}
+
+/**
  * Evaluate the gap that ends just before `limit` (the start of the next run), with `ns` the
  * aligned candidate start. Mirrors the in-loop step of extent_alloc_subregion1.
  */
 export function evalMid(q: Query, ns0: number, limit: number): number {
   const size = q.size;
-  const mod = q.mod;
+  if (!leOv(ns0, size, limit, q.mod)) return NOFIT;
   let ns = ns0;
-  if (!leOv(ns, size, limit, mod)) return NOFIT;
   if (q.boundary !== 0) {
-    const ne = ns + size - 1;
-    let dc = wrap(alignUpInv(ns + 1, q.boundary, q.boundaryInv, q.base, mod) - 1, mod);
-    if (dc < q.exStart) dc = q.exEnd;
-    else if (ne > dc) {
-      ns = dc + 1;
-      if (q.realign) {
-        const r = alignUpInv(ns, q.align, q.alignInv, q.skew, mod);
-        if (r < ns) return NOFIT;
-        ns = r;
-      }
-      const dcw = dc + q.boundary;
-      dc = wrap(dcw, mod);
-      if (!leOv(ns, size, limit, mod)) return NOFIT;
-      if (q.realign && dcw < mod && ns + size - 1 > dc) return NOFIT;
-    }
-    if (ns + size - 1 > q.exEnd || dc < ns) return FAIL;
+    const code = boundaryStep(q, ns0, size, limit, NOFIT);
+    if (code !== FIT) return code;
+    ns = q.ns;
   }
   q.ns = ns;
   q.ovh = limit - ns - size;
@@ -98,25 +114,12 @@ export function evalMid(q: Query, ns0: number, limit: number): number {
 export function evalTail(q: Query, ns0: number, exend: number): number {
   const size = q.size;
   const mod = q.mod;
+  if (!leOv(ns0, size - 1, q.subend, mod)) return NOFIT;
   let ns = ns0;
-  if (!leOv(ns, size - 1, q.subend, mod)) return NOFIT;
   if (q.boundary !== 0) {
-    const ne = ns + size - 1;
-    let dc = wrap(alignUpInv(ns + 1, q.boundary, q.boundaryInv, q.base, mod) - 1, mod);
-    if (dc < q.exStart) dc = q.exEnd;
-    else if (ne > dc) {
-      ns = dc + 1;
-      if (q.realign) {
-        const r = alignUpInv(ns, q.align, q.alignInv, q.skew, mod);
-        if (r < ns) return FAIL;
-        ns = r;
-      }
-      const dcw = dc + q.boundary;
-      dc = wrap(dcw, mod);
-      if (!leOv(ns, size - 1, q.subend, mod)) return FAIL;
-      if (q.realign && dcw < mod && ns + size - 1 > dc) return FAIL;
-    }
-    if (ns + size - 1 > q.exEnd || dc < ns) return FAIL;
+    const code = boundaryStep(q, ns0, size - 1, q.subend, FAIL);
+    if (code !== FIT) return code;
+    ns = q.ns;
   }
   q.ns = ns;
   q.ovh = wrap(exend - ns - (size - 1), mod);
