@@ -335,6 +335,17 @@ for (const engine of engines) {
       ).toBe(0xc0012000);
     });
 
+    it("after a re-aligned boundary bump, an allocation may end exactly on the next line", () => {
+      // The candidate 0x5 crosses the line at 0x20 and moves to it; 0x20..0x3f then ends exactly
+      // at the next line's last unit, which fits (one unit more would cross it).
+      const ex = new Extent({ start: 0, end: 0xfff, engine });
+      ex.allocRegion(0, 5);
+      expect(ex.alloc({ size: 0x20, boundary: 0x20, fit: "first" })).toBe(0x20);
+      const ex2 = new Extent({ start: 0, end: 0xfff, engine });
+      ex2.allocRegion(0, 5);
+      expect(ex2.alloc({ size: 0x20, boundary: 0x20 })).toBe(0x20);
+    });
+
     it("fixed descriptors run out with NO_DESCRIPTOR; allocWait resolves after a free", async () => {
       const ex = new Extent({ start: 0, end: 0xff, coalesce: false, fixedDescriptors: 1, engine });
       expect(ex.allocRegion(0, 0x100)).toBe(0);
