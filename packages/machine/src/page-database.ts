@@ -17,9 +17,10 @@
  *
  * @module
  */
-import { InvalidArgumentError, KernelPanic } from "./errors.js";
+import { type InvalidArgumentError, KernelPanic } from "./errors.js";
 import { NO_ZONE } from "./internal/arch.js";
 import { PG_reserved } from "./page-flags.js";
+import { assertPowerOfTwo } from "./validate.js";
 
 /** Sections per chunk of the two-level section-to-slot table. */
 const CHUNK = 4096;
@@ -70,20 +71,10 @@ export class PageDatabase {
   /**
    * @param sectionPages - pages per section.
    * @param initialSlots - sections to make room for.
+   * @throws {@link InvalidArgumentError} when `sectionPages` is not a power of two.
    */
   constructor(sectionPages: number, initialSlots: number) {
-    if (
-      !(
-        Number.isSafeInteger(sectionPages) &&
-        sectionPages >= 1 &&
-        2 ** Math.round(Math.log2(sectionPages)) === sectionPages
-      )
-    )
-      throw new InvalidArgumentError(
-        `sectionPages must be a power of two, got ${sectionPages}`,
-        "not-power-of-two",
-        "sectionPages",
-      );
+    assertPowerOfTwo("sectionPages", sectionPages);
     this.sectionPages = sectionPages;
     this.invSectionPages = 1 / sectionPages;
     const slots = Math.max(1, initialSlots);
