@@ -139,6 +139,13 @@ const PCP_FLAG = PG_pcp;
 const GFP_ZERO = __GFP_ZERO;
 /** Moves `__GFP_THISNODE` (a single bit) to bit 5 of a fast-path table key. */
 const PCP_THISNODE_SHIFT = Math.log2(__GFP_THISNODE) - 5;
+/**
+ * The fast paths' table slot of a GFP mask (a 32-bit word) on `cpu`: the mask's zone and mobility
+ * bits and `__GFP_THISNODE` as the key within the CPU's {@link PCP_KEYS} slots.
+ */
+function tableSlot(cpu: number, gfp: number): number {
+  return cpu * PCP_KEYS + ((gfp & 31) | ((gfp >>> PCP_THISNODE_SHIFT) & 32));
+}
 /** 2^k for k < 31, as small integers (orders are small; pfn arithmetic stays in doubles). */
 const POW2: Int32Array = (() => {
   const a = new Int32Array(31);
@@ -516,7 +523,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     if (order >>> 0 !== order || order >= this.orders || gfp >>> 0 !== gfp) return -1;
     // The zone the zonelist walk would pick and its low mark plus lowmem_reserve, from the table
     // the order-0 path uses (see rebuildPcpTable); undefined sends the rest to the generic path.
-    const slot = this.cpu * PCP_KEYS + ((gfp & 31) | ((gfp >>> PCP_THISNODE_SHIFT) & 32));
+    const slot = tableSlot(this.cpu, gfp);
     const zs = this.pcpZone[slot];
     if (zs === undefined) return -1;
     const mt = (gfp & GFP_MT_MASK) >>> 3;
@@ -570,7 +577,7 @@ export class BuddyAllocator implements FreePageSink, PageAllocator {
     // The zone and the order-0 low mark the zonelist walk and zone_watermark_fast() would use,
     // precomputed per CPU and mask (see rebuildPcpTable); undefined sends the rest to the generic
     // path (bad zone or mobility bits, no zone with managed pages, a CPU outside the table).
-    const slot = cpu * PCP_KEYS + ((gfp & 31) | ((gfp >>> PCP_THISNODE_SHIFT) & 32));
+    const slot = tableSlot(cpu, gfp);
     const zs = this.pcpZone[slot];
     if (zs === undefined || !(zs.freePages > this.pcpMark[slot]!)) return -1;
     const heads = zs.pcpHeads;
